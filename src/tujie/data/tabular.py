@@ -1,0 +1,110 @@
+"""Small datasets bundled with scikit-learn: no download, ready in a second, ideal for first runs.
+
+`digits` is returned as 8x8 images so it can be shown like MNIST; the others are feature
+tables (N, F). None of them has a published test set, so `load` holds out `test_split`
+(default 0.2, stratified by class, seeded) and standardises the features with the training
+split's mean and std (for normalize="unit" as well as "standard": unscaled features such as
+wine's proline, in the hundreds, next to hue, around 1, would otherwise swamp a model).
+
+scikit-learn is imported inside each loader, so `import tujie` does not pay for it.
+
+Example:
+    >>> b = load("breast_cancer")
+    >>> b.train.x.shape, b.test.x.shape, b.classes
+    (torch.Size([455, 30]), torch.Size([114, 30]), ['malignant', 'benign'])
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._registry import RawData, load, register  # noqa: F401  (load: for the examples)
+from .arrays import ArrayDataset
+
+
+def _table(bunch, title: str, classes: bool = True) -> RawData:
+    """A scikit-learn Bunch as RawData: features (N, F) float32, labels (N,) int64 or targets (N, 1) float32."""
+    x = torch.tensor(bunch.data, dtype=torch.float32)  # (N, F)
+    names = [str(c) for c in bunch.target_names] if classes else None
+    y = torch.tensor(bunch.target, dtype=torch.int64) if classes else \
+        torch.tensor(bunch.target, dtype=torch.float32).unsqueeze(1)  # (N, 1): the shape a regression head outputs
+    kind = f"{len(names)} classes" if classes else "a continuous target"
+    notes = [f"{title}: {len(x):,} samples of {x.shape[1]} features, {kind} (bundled with scikit-learn)."]
+    return RawData(ArrayDataset(x, y, names), classes=names, notes=notes)
+
+
+@register("digits")
+def digits(data_dir=None) -> RawData:
+    """UCI handwritten digits: 1,797 grey 8x8 images (values 0..16), classes "0".."9".
+
+    Args:
+        data_dir: ignored (the data ships with scikit-learn).
+
+    Example:
+        >>> load("digits").train.x.shape  # 20% held out as the test set
+        torch.Size([1437, 1, 8, 8])
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8), values 0..16
+    classes = [str(d) for d in range(10)]
+    notes = [f"Digits: {len(x):,} images of 8x8 pixels with 17 grey levels (bundled with scikit-learn)."]
+    return RawData(ArrayDataset(x, torch.tensor(bunch.target, dtype=torch.int64), classes), classes=classes,
+                   pixel_max=16.0, notes=notes)
+
+
+@register("iris")
+def iris(data_dir=None) -> RawData:
+    """Fisher's iris: 150 flowers, 4 measurements (cm), 3 species.
+
+    Example:
+        >>> load("iris").classes
+        ['setosa', 'versicolor', 'virginica']
+    """
+    from sklearn.datasets import load_iris
+
+    return _table(load_iris(), "Iris")
+
+
+@register("wine")
+def wine(data_dir=None) -> RawData:
+    """UCI wine recognition: 178 wines, 13 chemical measurements, 3 cultivars.
+
+    Example:
+        >>> load("wine").input_shape
+        (13,)
+    """
+    from sklearn.datasets import load_wine
+
+    return _table(load_wine(), "Wine")
+
+
+@register("breast_cancer", aliases=("breast-cancer",))
+def breast_cancer(data_dir=None) -> RawData:
+    """Wisconsin diagnostic breast cancer: 569 tumours, 30 cell-nucleus features, malignant or benign.
+
+    Example:
+        >>> load("breast-cancer").num_classes
+        2
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    return _table(load_breast_cancer(), "Breast cancer")
+
+
+@register("diabetes")
+def diabetes(data_dir=None) -> RawData:
+    """Diabetes progression (regression): 442 patients, 10 baseline features, target = disease progression after a year.
+
+    The features are read unscaled (age in years, ...) and standardised by `load` like the
+    other tables; the target (25..346) is left as is.
+
+    Example:
+        >>> b = load("diabetes")
+        >>> b.task, b.num_classes, b.train.y.shape
+        ('regression', None, torch.Size([353, 1]))
+    """
+    from sklearn.datasets import load_diabetes
+
+    return _table(load_diabetes(scaled=False), "Diabetes", classes=False)
