@@ -1,0 +1,315 @@
+"""Callbacks: what varies between runs, plugged into the fixed training loop.
+
+The loop calls, in order: `on_fit_begin`, then per epoch `on_epoch_begin`,
+`on_train_batch_end` after every optimizer step, `on_epoch_end` with the epoch's
+logs (train and validation metrics), and finally `on_fit_end`. A callback may set
+`learner.stop_training = True` (with `learner.stop_reason`) to end training.
+`state_dict`/`load_state_dict` carry a callback's counters across `--resume`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .._io import append_jsonl, write_text
+from ..errors import ConfigError
+
+
+class Callback:
+    """Base class; override only the events you need (the loop skips the rest)."""
+
+    def on_fit_begin(self, learner) -> None: ...
+    def on_epoch_begin(self, learner, epoch: int) -> None: ...
+    def on_train_batch_end(self, learner, step: int, logs: dict) -> None: ...
+    def on_epoch_end(self, learner, epoch: int, logs: dict) -> None: ...
+    def on_fit_end(self, learner) -> None: ...
+    def state_dict(self) -> dict: return {}
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def overrides(callback: Callback, event: str) -> bool:
+    """True when `callback` implements `event` itself, so the loop can skip no-op calls per batch."""
+    return getattr(type(callback), event) is not getattr(Callback, event)
+
+
+class History:
+    """Per-epoch logs of one `fit`, Keras-compatible: `history.history["val_loss"]` is a list.
+
+    Example:
+        >>> h = History(); h.append({"epoch": 1, "loss": 0.5}); h.history["loss"]
+        [0.5]
+    """
+
+    def __init__(self, epochs: list[dict] | None = None):
+        self.epochs: list[dict] = list(epochs or [])
+        self.stop_reason: str | None = None
+
+    def append(self, logs: dict) -> None:
+        self.epochs.append(dict(logs))
+
+    @property
+    def history(self) -> dict[str, list]:
+        keys = dict.fromkeys(k for e in self.epochs for k in e if k != "epoch")
+        return {k: [e.get(k) for e in self.epochs] for k in keys}
+
+    def __getitem__(self, key: str) -> list:
+        return self.history[key]
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def __repr__(self) -> str:
+        last = {k: round(v, 4) for k, v in (self.epochs[-1] if self.epochs else {}).items() if isinstance(v, float)}
+        return f"History(epochs={len(self.epochs)}, last={last})"
+
+
+def _mode(monitor: str, mode: str) -> str:
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ConfigError("Invalid value received for `mode`.", expected='"min", "max" or "auto"',
+                          received=f"mode={mode!r}", fix='Use mode="auto" to infer it from the metric name.')
+    return "max" if any(s in monitor for s in ("acc", "f1", "precision", "recall", "auc")) else "min"
+
+
+class _Monitor:
+    """Shared logic for callbacks that track the best value of one logged metric."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0):
+        self.monitor, self.mode, self.min_delta = monitor, _mode(monitor, mode), abs(min_delta)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+
+    def value(self, logs: dict) -> float:
+        if self.monitor not in logs:
+            raise ConfigError(f"{type(self).__name__} monitors {self.monitor!r}, which training does not log.",
+                              expected=f"one of {', '.join(k for k in logs if k != 'epoch')}", received=f"monitor={self.monitor!r}",
+                              fix="Pass validation data for val_* metrics, or monitor a logged metric.")
+        return logs[self.monitor]
+
+    def improved(self, value: float) -> bool:
+        if self.best is None or math.isnan(self.best):
+            return not math.isnan(value)
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+
+class EarlyStopping(Callback, _Monitor):
+    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs.
+
+    Args:
+        monitor: a logged metric, e.g. "val_loss" or "val_accuracy".
+        mode: "min", "max" or "auto" (max for accuracy-like names).
+        patience: epochs without improvement before stopping.
+        min_delta: smallest change that counts as improvement.
+        restore_best_weights: reload the best epoch's weights when training ends.
+
+    Example:
+        >>> EarlyStopping(monitor="val_accuracy", patience=3).mode
+        'max'
+    """
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = True):
+        _Monitor.__init__(self, monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.wait, self.stopped_epoch, self.best_weights = 0, None, None
+
+    def on_epoch_end(self, learner, epoch, logs):
+        value = self.value(logs)
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = {k: v.detach().clone() for k, v in learner.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            learner.stop_training = True
+            learner.stop_reason = (f"early stopping: {self.monitor} did not improve for {self.patience} epochs "
+                                   f"(best {self.best:.4f} at epoch {self.best_epoch})")
+
+    def on_fit_end(self, learner):
+        if self.restore_best_weights and self.best_weights is not None and self.stopped_epoch is not None:
+            learner.model.load_state_dict(self.best_weights)
+            learner.restored_epoch = self.best_epoch
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch, self.wait = state.get("best"), state.get("best_epoch"), state.get("wait", 0)
+
+
+class ModelCheckpoint(Callback, _Monitor):
+    """Save `last.safetensors` (full state, for resume) every epoch and `best.safetensors` (weights) on improvement.
+
+    Nothing is saved once the loss has diverged, so the files on disk stay the last good ones.
+
+    Example:
+        >>> ModelCheckpoint("runs/demo", monitor="val_accuracy").mode
+        'max'
+    """
+
+    def __init__(self, directory, monitor: str = "val_loss", mode: str = "auto", save_best: bool = True,
+                 save_last: bool = True):
+        _Monitor.__init__(self, monitor, mode)
+        self.directory, self.save_best, self.save_last = Path(directory), save_best, save_last
+
+    def on_epoch_end(self, learner, epoch, logs):
+        if learner.diverged:
+            return
+        if self.save_best and self.monitor in logs and self.improved(logs[self.monitor]):
+            self.best, self.best_epoch = logs[self.monitor], epoch
+            learner.save_weights(self.directory / "best.safetensors", {"epoch": epoch, self.monitor: self.best})
+        if self.save_last:  # after `best` so the saved callback state already counts this epoch
+            learner.save_checkpoint(self.directory / "last.safetensors")
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state.get("best"), state.get("best_epoch")
+
+
+class NaNGuard(Callback):
+    """Stop as soon as the training loss is NaN or infinite, naming the epoch and step.
+
+    The learner is marked `diverged`, so checkpoints are not overwritten with broken weights.
+    """
+
+    def on_train_batch_end(self, learner, step, logs):
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            learner.diverged = learner.stop_training = True
+            learner.stop_reason = (f"the training loss became {loss} at epoch {learner.epoch + 1}, step {step} "
+                                   f"(global step {learner.global_step}); the last good checkpoint was kept. "
+                                   "Try a lower learning rate, gradient clipping, or check the data for NaNs")
+
+
+class MetricsLogger(Callback):
+    """Append each epoch's logs as one JSON line (`metrics.jsonl`), dropping lines a resumed run will redo."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def on_fit_begin(self, learner):
+        if self.path.exists():  # a resumed run continues after the checkpointed epoch
+            import json
+
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("epoch", 0) <= learner.epoch]
+            write_text(self.path, "".join(line + "\n" for line in kept))
+
+    def on_epoch_end(self, learner, epoch, logs):
+        append_jsonl(self.path, logs)
+
+
+class CSVLogger(Callback):
+    """Write the per-epoch logs as a CSV table (rewritten atomically each epoch).
+
+    Example:
+        >>> CSVLogger("runs/demo/history.csv").path.name
+        'history.csv'
+    """
+
+    def __init__(self, path):
+        self.path, self.rows = Path(path), []
+
+    def on_fit_begin(self, learner):
+        self.rows = [dict(e) for e in learner.history.epochs]
+
+    def on_epoch_end(self, learner, epoch, logs):
+        self.rows.append(dict(logs))
+        keys = list(dict.fromkeys(k for row in self.rows for k in row))
+        lines = [",".join(keys)] + [",".join("" if r.get(k) is None else str(r[k]) for k in keys) for r in self.rows]
+        write_text(self.path, "\n".join(lines) + "\n")
+
+
+class TensorBoard(Callback):
+    """Log every epoch metric to TensorBoard, train and validation on the same chart.
+
+    Open with `tensorboard --logdir RUN_DIR/tensorboard`.
+    """
+
+    def __init__(self, log_dir):
+        self.log_dir, self.writer = Path(log_dir), None
+
+    def on_fit_begin(self, learner):
+        from torch.utils.tensorboard import SummaryWriter  # imported only when used: it is slow to import
+
+        self.writer = SummaryWriter(str(self.log_dir))
+
+    def on_epoch_end(self, learner, epoch, logs):
+        for key, value in logs.items():
+            if key == "epoch" or not isinstance(value, (int, float)):
+                continue
+            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            self.writer.add_scalar(f"{name}/{split}", value, epoch)
+        self.writer.flush()
+
+    def on_fit_end(self, learner):
+        if self.writer is not None:
+            self.writer.close()
+
+
+def interactive() -> bool:
+    """Draw live progress bars only on a real terminal, and never under CI."""
+    return sys.stdout.isatty() and not os.environ.get("CI")
+
+
+class ProgressBar(Callback):
+    """Keras-like progress: a live bar per epoch on a terminal, else one summary line per epoch.
+
+    Args:
+        verbose: 0 silent, 1 bar on a terminal (a line per epoch otherwise), 2 a line per epoch.
+        refresh_s: seconds between bar redraws; redraws are time-based so the per-step cost is one clock read.
+    """
+
+    def __init__(self, verbose: int = 1, refresh_s: float = 0.1):
+        self.verbose, self.refresh_s = verbose, refresh_s
+        self.live = verbose == 1 and interactive()
+        self.progress = self.task = None
+
+    def on_fit_begin(self, learner):
+        self.total_epochs = learner.target_epochs
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[metrics]}"), auto_refresh=False)
+            self.progress.start()
+
+    def on_epoch_begin(self, learner, epoch):
+        self.next_draw = time.perf_counter() + self.refresh_s
+        if self.progress is not None:
+            self.task = self.progress.add_task(f"Epoch {epoch}/{self.total_epochs}", total=learner.steps_per_epoch, metrics="")
+
+    def on_train_batch_end(self, learner, step, logs):
+        if self.progress is not None and time.perf_counter() >= self.next_draw:
+            self.progress.update(self.task, completed=step, metrics=_format(learner.running.means()))
+            self.progress.refresh()
+            self.next_draw = time.perf_counter() + self.refresh_s
+
+    def on_epoch_end(self, learner, epoch, logs):
+        shown = {k: v for k, v in logs.items() if k not in ("epoch", "lr", "epoch_time_s", "samples_per_s")}
+        if self.progress is not None:
+            self.progress.update(self.task, completed=learner.steps_per_epoch, metrics=_format(shown))
+            self.progress.refresh()
+        elif self.verbose:
+            print(f"Epoch {epoch}/{self.total_epochs} - {logs.get('epoch_time_s', 0):.1f}s - {_format(shown)}", flush=True)
+
+    def on_fit_end(self, learner):
+        if self.progress is not None:
+            self.progress.stop()
+        if self.verbose and learner.stop_reason:
+            print(f"Stopped: {learner.stop_reason}.", flush=True)
+
+
+def _format(logs: dict) -> str:
+    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, float))

@@ -1,0 +1,140 @@
+"""Checkpoints as safetensors: weights, optimizer, scheduler, RNG and loop state, never pickle.
+
+One file holds everything needed to resume: tensors under prefixed names
+(`model.`, `optimizer.`, `rng.`) and the rest (epoch, history, optimizer hyper-parameters,
+scheduler and callback state) as JSON in the safetensors metadata. Loading checks the
+file before touching the model, so a truncated or foreign checkpoint is refused and
+nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .._io import _jsonable, write_bytes
+from ..errors import CheckpointError
+
+FORMAT = "tujie-checkpoint-1"
+
+
+def save_weights(path, model: torch.nn.Module, metadata: dict | None = None) -> Path:
+    """Write a model's weights (and optional JSON metadata) to a safetensors file, atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = save_weights(os.path.join(tempfile.mkdtemp(), "w.safetensors"), torch.nn.Linear(2, 1))
+        >>> sorted(load_weights(p))
+        ['bias', 'weight']
+    """
+    return _write(path, {f"model.{k}": v for k, v in model.state_dict().items()}, metadata or {})
+
+
+def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | None = None,
+                    generators: dict | None = None) -> Path:
+    """Write everything needed to resume training into one safetensors file, atomically."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    meta: dict = {"state": state or {}}
+    if optimizer is not None:
+        opt = optimizer.state_dict()
+        scalars = {}
+        for pid, pstate in opt["state"].items():
+            for key, value in pstate.items():
+                if torch.is_tensor(value):
+                    tensors[f"optimizer.{pid}.{key}"] = value
+                else:
+                    scalars.setdefault(str(pid), {})[key] = value
+        meta["optimizer"] = {"param_groups": opt["param_groups"], "scalars": scalars}
+    if scheduler is not None:
+        meta["scheduler"] = scheduler.state_dict()
+    tensors["rng.torch"] = torch.get_rng_state()
+    for name, gen in (generators or {}).items():
+        tensors[f"rng.{name}"] = gen.get_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    return _write(path, tensors, meta)
+
+
+def _write(path, tensors: dict, meta: dict) -> Path:
+    from safetensors.torch import save
+
+    seen, clean = set(), {}
+    for name, t in tensors.items():
+        t = t.detach().cpu().contiguous()
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), t.dtype, tuple(t.shape))
+        clean[name] = t.clone() if key in seen else t  # safetensors refuses tensors that share memory (tied weights)
+        seen.add(key)
+    data = save(clean, metadata={"format": FORMAT, "tujie": json.dumps(meta, default=_jsonable)})
+    return write_bytes(path, data)
+
+
+def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read and validate a checkpoint: `(tensors, metadata)`; any damage raises CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.", expected="a .safetensors file written by tujie",
+                              fix="Check the path; a run directory keeps `last.safetensors` and `best.safetensors`.")
+    data = path.read_bytes()
+    try:
+        tensors = load(data)
+        header_len = int.from_bytes(data[:8], "little")
+        meta_raw = json.loads(data[8:8 + header_len]).get("__metadata__") or {}
+        meta = json.loads(meta_raw.get("tujie", "{}"))
+    except (SafetensorError, ValueError, RuntimeError, OSError) as e:
+        raise CheckpointError(f"Checkpoint {path} is corrupted or truncated ({e}).",
+                              expected="a complete safetensors file", received=f"{len(data):,} bytes",
+                              fix="Resume from another checkpoint (e.g. best.safetensors) or start the run again; nothing was overwritten.") from None
+    return tensors, meta
+
+
+def load_weights(path) -> dict[str, torch.Tensor]:
+    """The model state dict stored in a checkpoint (keys without the `model.` prefix)."""
+    tensors, _ = read_checkpoint(path)
+    return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+
+
+def check_compatible(path, model: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+    """Refuse weights whose names or shapes differ from the model's, listing the differences."""
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in weights.items()}
+    problems = [f"missing {k}" for k in own if k not in theirs]
+    problems += [f"unexpected {k}" for k in theirs if k not in own]
+    problems += [f"{k}: model {own[k]} vs checkpoint {theirs[k]}" for k in own if k in theirs and own[k] != theirs[k]]
+    if problems:
+        shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more" if len(problems) > 6 else "")
+        raise CheckpointError(f"Checkpoint {path} does not fit model {type(model).__name__}: {shown}.",
+                              expected="the same layer names and shapes", fix="Load it into the model it was saved from (same recipe and model settings).")
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None, generators: dict | None = None) -> dict:
+    """Restore model/optimizer/scheduler/RNG from `path`; returns the saved loop `state` dict."""
+    tensors, meta = read_checkpoint(path)
+    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    check_compatible(path, model, weights)
+    if optimizer is not None and "optimizer" not in meta:
+        raise CheckpointError(f"Checkpoint {path} holds weights only, no optimizer state.",
+                              fix="Resume from `last.safetensors`; load `best.safetensors` with load_weights() instead.")
+    model.load_state_dict(weights)
+    if optimizer is not None:
+        state: dict = {}
+        for name, t in tensors.items():
+            if name.startswith("optimizer."):
+                _, pid, key = name.split(".", 2)
+                state.setdefault(int(pid), {})[key] = t
+        for pid, scalars in meta["optimizer"]["scalars"].items():
+            state.setdefault(int(pid), {}).update(scalars)
+        optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+    if scheduler is not None and "scheduler" in meta:
+        scheduler.load_state_dict(meta["scheduler"])
+    if "rng.torch" in tensors:
+        torch.set_rng_state(tensors["rng.torch"])
+    for name, gen in (generators or {}).items():
+        if f"rng.{name}" in tensors:
+            gen.set_state(tensors[f"rng.{name}"])
+    return meta.get("state", {})

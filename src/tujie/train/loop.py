@@ -1,0 +1,364 @@
+"""The training loop: `Learner` trains, evaluates and predicts with any `torch.nn.Module`.
+
+Read `fit` top to bottom to follow one batch from data to optimizer step:
+batches come from `_batches` (an index-slicing `Batcher` for in-memory tensors, or
+your `DataLoader`), `train_step` does forward, loss, backward and step, the running
+means collect the batch logs, and callbacks see every batch and every epoch.
+
+A model may bring its own `train_step(batch, learner)` / `eval_step(batch, learner)`
+(GANs, seq2seq, RL): the loop then calls those and averages whatever they return.
+
+Example:
+    >>> import torch, tujie as tj
+    >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    >>> learner = tj.Learner(model, loss="cross_entropy", optimizer="sgd", lr=0.1)
+    >>> x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    >>> history = learner.fit((x, y), epochs=2, batch_size=16, verbose=0)
+    >>> sorted(learner.evaluate((x, y), verbose=0))
+    ['accuracy', 'loss']
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..data.arrays import ArrayDataset, Batcher
+from ..errors import ConfigError, DataError
+from ..utils import select_device
+from . import checkpoint as ckpt
+from .callbacks import Callback, History, NaNGuard, ProgressBar, overrides
+from .losses import get_loss, loss_kind
+from .metrics import EvalMetrics, batch_accuracy, normalize_names
+from .optimizers import get_optimizer, get_scheduler
+
+
+class RunningMeans:
+    """Sample-weighted running means of the per-batch logs of one epoch."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, logs: dict[str, float], n: int) -> None:
+        for key, value in logs.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value * n
+        self.count += n
+
+    def means(self) -> dict[str, float]:
+        return {k: s / max(self.count, 1) for k, s in self.sums.items()}
+
+
+class Learner:
+    """Train, evaluate and predict with a model, a loss, an optimizer and metrics.
+
+    Args:
+        model: any `nn.Module` (tujie layers may be lazy: they are sized by the first batch).
+        loss: a name ("cross_entropy", "mse", "bce_with_logits", ...), a torch loss module or a callable.
+        optimizer: a name ("adam", "sgd", ...), a `{"name": ..., **options}` dict, a factory
+            `params -> Optimizer`, or an optimizer object.
+        lr: learning rate for a named optimizer (default: the optimizer's usual one).
+        metrics: names reported during training ("accuracy") and on evaluation (all of them).
+        scheduler: a learning-rate scheduler name/dict/factory/object (see `get_scheduler`).
+        device: "auto", "cpu", "cuda", "cuda:1" or "mps".
+        callbacks: callbacks used by every `fit`.
+        seed: seeds the shuffling order (use `tj.seed_everything` for weights and dropout).
+        optimizer_options: extra optimizer keywords (momentum, nesterov, weight_decay, ...).
+    """
+
+    def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
+                 metrics=("accuracy",), scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
+                 optimizer_options: dict | None = None):
+        self.model = model
+        self.loss_fn = get_loss(loss)
+        self.kind = loss_kind(self.loss_fn)
+        self.metric_names = normalize_names(metrics)
+        self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
+        self._optimizer_spec, self._optimizer_options = optimizer, {"lr": lr, **(optimizer_options or {})}
+        self._scheduler_spec, self.scheduler, self.scheduler_interval = scheduler, None, "epoch"
+        self.device = select_device(device)
+        self.callbacks: list[Callback] = list(callbacks)
+        self.generator = torch.Generator()
+        self.generator.manual_seed(0 if seed is None else seed)
+        self._batch_accuracy = batch_accuracy(self.kind)
+        self.history = History()
+        self.epoch = 0  # epochs completed
+        self.global_step = 0
+        self.target_epochs = self.steps_per_epoch = 0
+        self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
+        self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
+        self.running = RunningMeans()
+
+    # ------------------------------------------------------------------ training
+    def fit(self, x, y=None, *, epochs: int = 1, batch_size: int = 32, validation_data=None,
+            validation_split: float = 0.0, shuffle: bool = True, callbacks=(), verbose: int = 1,
+            initial_epoch: int = 0) -> History:
+        """Train for `epochs` epochs (epoch numbers `initial_epoch + 1 .. epochs`).
+
+        Args:
+            x: training data: a `(x, y)` tuple of arrays/tensors, `x` with `y` given, an `ArrayDataset`,
+                a dataset bundle from `tj.datasets.load` (its validation split is used), a torch
+                `Dataset` or a `DataLoader`.
+            validation_data: the same kinds; evaluated after every epoch (metrics prefixed `val_`).
+            validation_split: hold out this fraction of in-memory training data (seeded) instead.
+            verbose: 0 silent, 1 progress bar (a line per epoch when not on a terminal), 2 a line per epoch.
+            initial_epoch: epochs already done (set by resume).
+
+        Returns:
+            History with one dict of logs per epoch.
+        """
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError("Invalid value received for `epochs`.", expected="an integer >= 1",
+                              received=f"epochs={epochs!r}", fix="Pass epochs=5, for example.")
+        train, bundle_val = self._as_dataset(x, y)
+        validation_data = validation_data if validation_data is not None else bundle_val
+        if validation_split:
+            train, validation_data = self._split(train, validation_split)
+        batches = self._batches(train, batch_size, shuffle)
+        val_batches = None if validation_data is None else self._batches(self._as_dataset(validation_data)[0], max(batch_size, 1024), False)
+        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=len(batches))
+
+        if initial_epoch == 0:
+            self.history, self.epoch = History(), 0
+        callbacks = [*self.callbacks, *callbacks, NaNGuard(), ProgressBar(verbose)]
+        per_batch = [cb for cb in callbacks if overrides(cb, "on_train_batch_end")]
+        step_fn = self._custom("train_step") or self.train_step
+        self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
+        self.target_epochs = epochs
+
+        for cb in callbacks:
+            cb.on_fit_begin(self)
+        for epoch in range(initial_epoch + 1, epochs + 1):
+            for cb in callbacks:
+                cb.on_epoch_begin(self, epoch)
+            self.model.train()
+            self.running = RunningMeans()
+            start = time.perf_counter()
+            for step, batch in enumerate(batches, 1):
+                batch = self._to_device(batch)
+                logs = {k: float(v) for k, v in step_fn(batch).items()}  # float(): one sync, as `loss.item()` would
+                self.running.add(logs, _batch_len(batch))
+                self.global_step += 1
+                if self.scheduler is not None and self.scheduler_interval == "step":
+                    self.scheduler.step()
+                for cb in per_batch:
+                    cb.on_train_batch_end(self, step, logs)
+                if self.stop_training:
+                    break
+            seconds = time.perf_counter() - start
+            logs = {"epoch": epoch, **self.running.means()}
+            if val_batches is not None and not self.diverged:
+                logs.update({f"val_{k}": v for k, v in self.evaluate(val_batches, verbose=0).items()})
+            logs.update(lr=self.optimizer.param_groups[0]["lr"] if self.optimizer else None,
+                        epoch_time_s=seconds, samples_per_s=self.running.count / max(seconds, 1e-9))
+            self._epoch_scheduler_step(logs)
+            self.epoch = epoch
+            self.history.append(logs)
+            for cb in callbacks:
+                cb.on_epoch_end(self, epoch, logs)
+            if self.stop_training:
+                break
+        self.history.stop_reason = self.stop_reason
+        for cb in callbacks:
+            cb.on_fit_end(self)
+        return self.history
+
+    def train_step(self, batch) -> dict:
+        """One optimisation step on `(x, y)`: forward, loss, backward, update. Returns the batch logs."""
+        x, y = batch
+        output = self.model(x)
+        loss = self.loss_fn(output, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        logs = {"loss": loss.detach()}
+        if self._batch_accuracy is not None:
+            logs["accuracy"] = self._batch_accuracy(output.detach(), y)
+        return logs
+
+    # ---------------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self, x, y=None, *, batch_size: int = 1024, metrics=None, verbose: int = 1) -> dict:
+        """Loss and metrics over a whole dataset, streamed batch by batch.
+
+        Args:
+            metrics: names to compute instead of the learner's own, e.g. ["accuracy", "f1",
+                "confusion_matrix", "per_class"] (matrices come back as tensors).
+
+        Returns:
+            {"loss": ..., "accuracy": ..., ...}.
+        """
+        batches = x if isinstance(x, Batcher) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
+        self._setup(None)
+        was_training = self.model.training
+        self.model.eval()
+        custom = self._custom("eval_step")
+        running, measured = RunningMeans(), EvalMetrics(self.metric_names if metrics is None else metrics, self.kind)
+        for batch in batches:
+            batch = self._to_device(batch)
+            if custom is not None:
+                running.add({k: float(v) for k, v in custom(batch).items()}, _batch_len(batch))
+                continue
+            xb, yb = batch
+            output = self.model(xb)
+            if self.loss_fn is not None:
+                running.add({"loss": float(self.loss_fn(output, yb))}, len(xb))
+            measured.update(output, yb)
+        self.model.train(was_training)
+        results = {**running.means(), **measured.compute()}
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items() if isinstance(v, float)), flush=True)
+        return results
+
+    @torch.no_grad()
+    def predict(self, x, *, batch_size: int = 1024) -> torch.Tensor:
+        """The model's raw outputs (e.g. logits) for every sample, concatenated on the CPU.
+
+        `x` may be an array/tensor of inputs, an `(x, y)` tuple, a dataset or a `DataLoader`.
+        """
+        if isinstance(x, (torch.Tensor,)) or type(x).__module__.startswith("numpy"):
+            x = ArrayDataset(x)
+        batches = self._batches(self._as_dataset(x)[0], batch_size, False)
+        self._setup(None)
+        was_training = self.model.training
+        self.model.eval()
+        outputs = [self.model(self._to_device(b)[0]).cpu() for b in batches]
+        self.model.train(was_training)
+        return torch.cat(outputs)
+
+    def predict_proba(self, x, *, batch_size: int = 1024) -> torch.Tensor:
+        """Probabilities: softmax of logits for multi-class losses, sigmoid for logit-based binary ones."""
+        out = self.predict(x, batch_size=batch_size)
+        if self.kind == "multiclass":
+            return out.softmax(-1)
+        return out.sigmoid() if self.kind == "binary_logits" else out
+
+    # --------------------------------------------------------------- checkpoints
+    def save_weights(self, path, metadata: dict | None = None):
+        return ckpt.save_weights(path, self.model, metadata)
+
+    def save_checkpoint(self, path):
+        """Save weights, optimizer, scheduler, RNG, history and callback state for `resume`."""
+        state = {"epoch": self.epoch, "global_step": self.global_step, "history": self.history.epochs,
+                 "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks}}
+        return ckpt.save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, {"shuffle": self.generator})
+
+    def load_checkpoint(self, path, sample=None, *, epochs: int = 1, steps_per_epoch: int = 1) -> dict:
+        """Restore a `save_checkpoint` file. The model is sized from `sample` (a batch) if it is still lazy."""
+        if sample is not None:
+            self._setup(sample, epochs=epochs, steps_per_epoch=steps_per_epoch)
+        state = ckpt.load_checkpoint(path, self.model, self.optimizer, self.scheduler, {"shuffle": self.generator})
+        self.epoch, self.global_step = state.get("epoch", 0), state.get("global_step", 0)
+        self.history = History(state.get("history"))
+        for cb in self.callbacks:
+            cb.load_state_dict(state.get("callbacks", {}).get(type(cb).__name__, {}))
+        return state
+
+    def summary(self, input_shape=None, print_fn=print):
+        """Print (and return) the layer table; see `tujie.train.summary.summarize`."""
+        from .summary import summarize
+
+        return summarize(self.model, input_shape or self.input_shape, device=self.device, print_fn=print_fn)
+
+    # ------------------------------------------------------------------ plumbing
+    def _setup(self, sample, *, epochs: int = 1, steps_per_epoch: int = 1) -> None:
+        """Move the model to the device, size lazy layers from `sample`, then build optimizer and scheduler."""
+        self.model.to(self.device)
+        if sample is not None:
+            sample = self._to_device(sample)
+            x = sample[0] if isinstance(sample, (tuple, list)) else sample
+            if torch.is_tensor(x):
+                self.input_shape = tuple(x.shape[1:])
+                if needs_build(self.model):
+                    with torch.no_grad():
+                        was_training = self.model.training
+                        self.model.eval()
+                        self.model(x[:2])
+                        self.model.train(was_training)
+        if sample is None:
+            return
+        if self.optimizer is None and self._optimizer_spec is not None:
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            if params:  # a model with its own train_step may hold no parameters of its own
+                self.optimizer = get_optimizer(self._optimizer_spec, params, **self._optimizer_options)
+        self.steps_per_epoch = steps_per_epoch
+        if self.scheduler is None and self._scheduler_spec is not None and self.optimizer is not None:
+            self.scheduler, self.scheduler_interval = get_scheduler(self._scheduler_spec, self.optimizer,
+                                                                    epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+    def _epoch_scheduler_step(self, logs: dict) -> None:
+        if self.scheduler is None or self.scheduler_interval != "epoch":
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(logs.get("val_loss", logs.get("loss")))
+        else:
+            self.scheduler.step()
+
+    def _custom(self, name: str):
+        method = getattr(self.model, name, None)
+        return None if method is None else (lambda batch: method(batch, self))
+
+    def _to_device(self, batch):
+        if self.device.type == "cpu":
+            return batch  # in-memory CPU tensors: nothing to move
+        if torch.is_tensor(batch):
+            return batch.to(self.device, non_blocking=True)
+        return type(batch)(t.to(self.device, non_blocking=True) if torch.is_tensor(t) else t for t in batch)
+
+    def _as_dataset(self, x, y=None):
+        """Normalise the accepted data kinds to `(dataset_or_loader, validation_or_None)`."""
+        if y is not None:
+            return ArrayDataset(x, y), None
+        if hasattr(x, "train") and hasattr(x, "val"):  # a bundle from tj.datasets.load
+            return x.train, x.val
+        if isinstance(x, (tuple, list)) and len(x) == 2:
+            return ArrayDataset(*x), None
+        if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)):
+            return x, None
+        if torch.is_tensor(x) or type(x).__module__.startswith("numpy"):
+            raise DataError("Training data has inputs but no targets.", expected="fit(x, y) or fit((x, y))",
+                            received=f"a single {type(x).__name__}", fix="Pass the targets as well.")
+        raise DataError("Unsupported data.", expected="an (x, y) tuple, an ArrayDataset, a dataset bundle, a torch Dataset or DataLoader",
+                        received=type(x).__name__, fix="Wrap your arrays as (x, y).")
+
+    def _batches(self, data, batch_size: int, shuffle: bool):
+        if isinstance(data, (Batcher, DataLoader)):
+            return data  # the caller's loader keeps its own batching
+        if isinstance(data, ArrayDataset):
+            return Batcher(*data.tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
+
+    def _split(self, data, fraction: float):
+        if not isinstance(data, ArrayDataset):
+            raise DataError("validation_split needs in-memory data.", expected="an (x, y) tuple or ArrayDataset",
+                            received=type(data).__name__, fix="Pass validation_data=... for loaders and streaming datasets.")
+        if not 0.0 < fraction < 1.0:
+            raise ConfigError("Invalid value received for `validation_split`.", expected="0 < validation_split < 1",
+                              received=f"validation_split={fraction!r}", fix="Pass validation_split=0.2, for example.")
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+        n_val = int(len(data) * fraction)
+        return data.subset(order[n_val:]), data.subset(order[:n_val])
+
+
+def needs_build(model: nn.Module) -> bool:
+    """True while some layer still waits for its first batch to create its parameters."""
+    from torch.nn.parameter import is_lazy
+
+    from ..layers import Layer
+
+    return any(isinstance(m, Layer) and not m.built for m in model.modules()) or any(is_lazy(p) for p in model.parameters())
+
+
+def _batch_len(batch) -> int:
+    first = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return len(first) if torch.is_tensor(first) else 1
+
+
+def _first_batch(batches):
+    """A small batch to size lazy layers; read from the tensors directly so the shuffle order is untouched."""
+    if isinstance(batches, Batcher):
+        return tuple(t[:2] for t in batches.tensors)
+    return next(iter(batches))

@@ -1,0 +1,109 @@
+"""Optimizers and learning-rate schedulers by name. Any `torch.optim` object works as well.
+
+Learning rates default to the values Keras and the papers use, so `optimizer="adam"`
+behaves like the textbook's `optimizer='adam'`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ConfigError, closest
+
+# name -> (class, default keyword arguments)
+OPTIMIZERS = {
+    "sgd": (torch.optim.SGD, {"lr": 0.01}),
+    "adam": (torch.optim.Adam, {"lr": 1e-3}),
+    "adamw": (torch.optim.AdamW, {"lr": 1e-3}),
+    "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3}),
+    "adagrad": (torch.optim.Adagrad, {"lr": 1e-2}),
+    "adadelta": (torch.optim.Adadelta, {"lr": 1.0}),
+}
+
+
+def get_optimizer(optimizer, params, **kwargs) -> torch.optim.Optimizer:
+    """Build an optimizer from a name, a `{"name": ..., **kwargs}` mapping, a factory or an instance.
+
+    Args:
+        optimizer: "sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"; a dict with "name";
+            a callable `params -> Optimizer`; or a ready `torch.optim.Optimizer` (returned as is).
+        params: the parameters to optimise.
+        kwargs: lr, momentum, nesterov, weight_decay, betas, ... (None values are ignored).
+
+    Example:
+        >>> opt = get_optimizer("sgd", [torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9, nesterov=True)
+        >>> type(opt).__name__, opt.defaults["momentum"]
+        ('SGD', 0.9)
+    """
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if isinstance(optimizer, dict):
+        optimizer = dict(optimizer)
+        kwargs = {**optimizer, **kwargs}
+        optimizer = kwargs.pop("name")
+    if callable(optimizer):
+        return optimizer(params)
+    key = str(optimizer).lower()
+    if key not in OPTIMIZERS:
+        raise ConfigError(f"Unknown optimizer {optimizer!r}. {closest(key, OPTIMIZERS)}",
+                          expected=f"one of {', '.join(OPTIMIZERS)}, or a torch.optim.Optimizer",
+                          received=f"optimizer={optimizer!r}", fix="Pick a name from the list.")
+    cls, defaults = OPTIMIZERS[key]
+    options = {**defaults, **{k: v for k, v in kwargs.items() if v is not None}}
+    if key != "sgd":  # momentum/nesterov only mean something for SGD; drop the config defaults
+        options = {k: v for k, v in options.items() if not (k in ("momentum", "nesterov") and not v)}
+    try:
+        return cls(params, **options)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"Invalid options for optimizer {key!r}: {e}.", expected=f"keyword arguments of torch.optim.{cls.__name__}",
+                          received=f"{options}", fix="Remove or correct the offending option.") from None
+
+
+SCHEDULERS = {
+    "step": (torch.optim.lr_scheduler.StepLR, {"step_size": 10, "gamma": 0.1}),
+    "multistep": (torch.optim.lr_scheduler.MultiStepLR, {"milestones": [30, 60], "gamma": 0.1}),
+    "exponential": (torch.optim.lr_scheduler.ExponentialLR, {"gamma": 0.9}),
+    "cosine": (torch.optim.lr_scheduler.CosineAnnealingLR, {}),
+    "onecycle": (torch.optim.lr_scheduler.OneCycleLR, {}),
+    "plateau": (torch.optim.lr_scheduler.ReduceLROnPlateau, {"factor": 0.1, "patience": 5}),
+}
+
+
+def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
+    """Build a learning-rate scheduler; returns `(scheduler, interval)` with interval "epoch" or "step".
+
+    `scheduler` is a name, a `{"name": ..., "interval": ..., **kwargs}` mapping, a factory
+    `optimizer -> scheduler`, or a scheduler object (stepped once per epoch). Cosine and
+    one-cycle fill in their length from `epochs`/`steps_per_epoch`; one-cycle and cosine
+    with `interval: step` step every batch. "plateau" steps on the monitored `val_loss`.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        >>> sched, interval = get_scheduler({"name": "step", "step_size": 1, "gamma": 0.5}, opt, epochs=3, steps_per_epoch=10)
+        >>> type(sched).__name__, interval
+        ('StepLR', 'epoch')
+    """
+    if scheduler is None:
+        return None, "epoch"
+    if isinstance(scheduler, (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)):
+        return scheduler, "epoch"
+    if callable(scheduler) and not isinstance(scheduler, (str, dict)):
+        return scheduler(optimizer), "epoch"
+    options = dict(scheduler) if isinstance(scheduler, dict) else {"name": scheduler}
+    key = str(options.pop("name")).lower()
+    if key not in SCHEDULERS:
+        raise ConfigError(f"Unknown scheduler {key!r}. {closest(key, SCHEDULERS)}", expected=f"one of {', '.join(SCHEDULERS)}",
+                          received=f"scheduler={key!r}", fix="Pick a name from the list.")
+    interval = options.pop("interval", "step" if key == "onecycle" else "epoch")
+    cls, defaults = SCHEDULERS[key]
+    options = {**defaults, **options}
+    if key == "cosine":
+        options.setdefault("T_max", epochs * (steps_per_epoch if interval == "step" else 1))
+    if key == "onecycle":
+        options.setdefault("max_lr", [g["lr"] for g in optimizer.param_groups])
+        options.setdefault("total_steps", epochs * steps_per_epoch)
+    try:
+        return cls(optimizer, **options), interval
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"Invalid options for scheduler {key!r}: {e}.", expected=f"keyword arguments of {cls.__name__}",
+                          received=str(options), fix="Remove or correct the offending option.") from None

@@ -1,0 +1,77 @@
+"""`summary()`: each layer's output shape and parameter count, and the totals, as Keras prints them."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+
+def summarize(model: nn.Module, input_shape=None, *, device=None, print_fn=print) -> dict:
+    """Run one dummy batch through `model`, record every leaf layer's output shape, print a table.
+
+    Args:
+        model: any `nn.Module`.
+        input_shape: one sample's shape, e.g. (1, 28, 28); needed unless the model has seen data.
+        print_fn: where to print (None: print nothing).
+
+    Returns:
+        {"name", "layers": [{"name", "type", "output_shape", "params", "trainable"}], "total_params", "trainable_params"}.
+
+    Example:
+        >>> import tujie as tj
+        >>> info = summarize(tj.Sequential([tj.layers.Flatten(), tj.layers.Dense(10)]), (1, 28, 28), print_fn=None)
+        >>> info["total_params"]
+        7850
+    """
+    input_shape = input_shape or getattr(model, "input_shape", None)
+    if input_shape is None:
+        raise ConfigError(f"summary() of {type(model).__name__} needs an input shape.", expected="input_shape=(channels, height, width) or similar",
+                          fix="Call summary(input_shape=...), or fit/call the model once so it knows its input.")
+    device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
+    rows, hooks = [], []
+    leaves = [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children()) and name]
+
+    def record(name):
+        def hook(module, inputs, output):
+            out = output[0] if isinstance(output, (tuple, list)) else output
+            shape = list(out.shape) if torch.is_tensor(out) else None
+            rows.append({"name": getattr(module, "name", None) and f"{name} ({module.name})" or name,
+                         "type": type(module).__name__, "output_shape": shape,
+                         "params": sum(p.numel() for p in module.parameters(recurse=False)),
+                         "trainable": any(p.requires_grad for p in module.parameters(recurse=False))})
+        return hook
+
+    for name, module in leaves:
+        hooks.append(module.register_forward_hook(record(name)))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=device))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    info = {"name": type(model).__name__, "input_shape": list(input_shape), "layers": rows,
+            "total_params": total, "trainable_params": trainable}
+    if print_fn is not None:
+        print_fn(format_summary(info))
+    return info
+
+
+def format_summary(info: dict) -> str:
+    """The summary as a plain-text table (batch dimension shown as None, as Keras does)."""
+    lines = [f'Model: "{info["name"]}"  input: {tuple(info["input_shape"])}']
+    header = f"{'Layer':<28}{'Type':<16}{'Output shape':<22}{'Params':>12}"
+    rule = "─" * len(header)
+    lines += [rule, header, rule]
+    for r in info["layers"]:
+        shape = "?" if r["output_shape"] is None else str(tuple([None] + r["output_shape"][1:]))
+        lines.append(f"{r['name'][:27]:<28}{r['type'][:15]:<16}{shape:<22}{r['params']:>12,}")
+    lines += [rule, f"Total params: {info['total_params']:,}", f"Trainable params: {info['trainable_params']:,}",
+              f"Non-trainable params: {info['total_params'] - info['trainable_params']:,}", rule]
+    return "\n".join(lines)
