@@ -92,10 +92,10 @@ class Batcher:
             order = torch.randperm(n, generator=self.generator)
             for start in range(0, stop, bs):
                 index = order[start:start + bs]
-                yield tuple(t[index] for t in self.tensors)
+                yield tuple([t[index] for t in self.tensors])  # list, not a generator: cheaper per step
         else:  # contiguous slices are views: no copy at all
             for start in range(0, stop, bs):
-                yield tuple(t[start:start + bs] for t in self.tensors)
+                yield tuple([t[start:start + bs] for t in self.tensors])
 
 
 def as_tensor(a, name: str = "x") -> torch.Tensor:

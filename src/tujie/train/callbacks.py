@@ -263,52 +263,65 @@ def interactive() -> bool:
     return sys.stdout.isatty() and not os.environ.get("CI")
 
 
-class ProgressBar(Callback):
-    """Keras-like progress: a live bar per epoch on a terminal, else one summary line per epoch.
-
-    Args:
-        verbose: 0 silent, 1 bar on a terminal (a line per epoch otherwise), 2 a line per epoch.
-        refresh_s: seconds between bar redraws; redraws are time-based so the per-step cost is one clock read.
-    """
-
-    def __init__(self, verbose: int = 1, refresh_s: float = 0.1):
-        self.verbose, self.refresh_s = verbose, refresh_s
-        self.live = verbose == 1 and interactive()
-        self.progress = self.task = None
+class EpochLines(Callback):
+    """One line per epoch, Keras' `verbose=2`: what logs and CI output show."""
 
     def on_fit_begin(self, learner):
         self.total_epochs = learner.target_epochs
-        if self.live:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("{task.fields[metrics]}"), auto_refresh=False)
-            self.progress.start()
+    def on_epoch_end(self, learner, epoch, logs):
+        print(f"Epoch {epoch}/{self.total_epochs} - {logs.get('epoch_time_s', 0):.1f}s - {_format(_shown(logs))}", flush=True)
+
+    def on_fit_end(self, learner):
+        if learner.stop_reason:
+            print(f"Stopped: {learner.stop_reason}.", flush=True)
+
+
+class ProgressBar(EpochLines):
+    """A live rich progress bar per epoch, redrawn at most every `refresh_s` seconds.
+
+    Redraws are time-based, so the cost per step is one clock read.
+    """
+
+    def __init__(self, refresh_s: float = 0.1):
+        self.refresh_s, self.progress, self.task = refresh_s, None, None
+
+    def on_fit_begin(self, learner):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.total_epochs = learner.target_epochs
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[metrics]}"), auto_refresh=False)
+        self.progress.start()
 
     def on_epoch_begin(self, learner, epoch):
         self.next_draw = time.perf_counter() + self.refresh_s
-        if self.progress is not None:
-            self.task = self.progress.add_task(f"Epoch {epoch}/{self.total_epochs}", total=learner.steps_per_epoch, metrics="")
+        self.task = self.progress.add_task(f"Epoch {epoch}/{self.total_epochs}", total=learner.steps_per_epoch, metrics="")
 
     def on_train_batch_end(self, learner, step, logs):
-        if self.progress is not None and time.perf_counter() >= self.next_draw:
+        if time.perf_counter() >= self.next_draw:
             self.progress.update(self.task, completed=step, metrics=_format(learner.running.means()))
             self.progress.refresh()
             self.next_draw = time.perf_counter() + self.refresh_s
 
     def on_epoch_end(self, learner, epoch, logs):
-        shown = {k: v for k, v in logs.items() if k not in ("epoch", "lr", "epoch_time_s", "samples_per_s")}
-        if self.progress is not None:
-            self.progress.update(self.task, completed=learner.steps_per_epoch, metrics=_format(shown))
-            self.progress.refresh()
-        elif self.verbose:
-            print(f"Epoch {epoch}/{self.total_epochs} - {logs.get('epoch_time_s', 0):.1f}s - {_format(shown)}", flush=True)
+        self.progress.update(self.task, completed=learner.steps_per_epoch, metrics=_format(_shown(logs)))
+        self.progress.refresh()
 
     def on_fit_end(self, learner):
-        if self.progress is not None:
-            self.progress.stop()
-        if self.verbose and learner.stop_reason:
-            print(f"Stopped: {learner.stop_reason}.", flush=True)
+        self.progress.stop()
+        super().on_fit_end(learner)
+
+
+def progress_callbacks(verbose: int) -> list[Callback]:
+    """verbose 0: nothing; 1: a live bar on a terminal, else a line per epoch; 2: a line per epoch."""
+    if not verbose:
+        return []
+    return [ProgressBar()] if verbose == 1 and interactive() else [EpochLines()]
+
+
+def _shown(logs: dict) -> dict:
+    return {k: v for k, v in logs.items() if k not in ("epoch", "lr", "epoch_time_s", "samples_per_s")}
 
 
 def _format(logs: dict) -> str:

@@ -30,7 +30,7 @@ from ..data.arrays import ArrayDataset, Batcher
 from ..errors import ConfigError, DataError
 from ..utils import select_device
 from . import checkpoint as ckpt
-from .callbacks import Callback, History, NaNGuard, ProgressBar, overrides
+from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
 from .metrics import EvalMetrics, batch_accuracy, normalize_names
 from .optimizers import get_optimizer, get_scheduler
@@ -83,7 +83,7 @@ class Learner:
         self.callbacks: list[Callback] = list(callbacks)
         self.generator = torch.Generator()
         self.generator.manual_seed(0 if seed is None else seed)
-        self._batch_accuracy = batch_accuracy(self.kind)
+        self._batch_accuracy = batch_accuracy(self.kind) if "accuracy" in self.metric_names else None
         self.history = History()
         self.epoch = 0  # epochs completed
         self.global_step = 0
@@ -123,7 +123,7 @@ class Learner:
 
         if initial_epoch == 0:
             self.history, self.epoch = History(), 0
-        callbacks = [*self.callbacks, *callbacks, NaNGuard(), ProgressBar(verbose)]
+        callbacks = [*self.callbacks, *callbacks, NaNGuard(), *progress_callbacks(verbose)]
         per_batch = [cb for cb in callbacks if overrides(cb, "on_train_batch_end")]
         step_fn = self._custom("train_step") or self.train_step
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
@@ -176,7 +176,7 @@ class Learner:
         self.optimizer.step()
         logs = {"loss": loss.detach()}
         if self._batch_accuracy is not None:
-            logs["accuracy"] = self._batch_accuracy(output.detach(), y)
+            logs["accuracy"] = self._batch_accuracy(output.detach(), y)  # a float, as a hand-written loop counts it
         return logs
 
     # ---------------------------------------------------------------- evaluation

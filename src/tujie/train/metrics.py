@@ -37,12 +37,20 @@ def normalize_names(names) -> list[str]:
 
 
 def batch_accuracy(kind: str):
-    """A function `(output, target) -> accuracy of this batch as a 0-dim tensor`, or None if not a classifier."""
+    """A function `(output, target) -> this batch's accuracy as a float`, or None if not a classifier.
+
+    It does what the textbook loop does (argmax, compare, count, `.item()`), nothing more:
+    this runs on every training step.
+    """
     if kind == "multiclass":
-        return lambda out, y: (out.argmax(-1) == y.reshape(out.shape[:-1])).float().mean()
+        def accuracy(out, y):
+            if y.ndim == out.ndim:  # (N, 1) class ids
+                y = y.squeeze(-1)
+            return (out.argmax(-1) == y).sum().item() / y.numel()
+        return accuracy
     if kind in ("binary_logits", "binary_probs"):
         threshold = 0.0 if kind == "binary_logits" else 0.5
-        return lambda out, y: ((out > threshold) == (y.reshape(out.shape) > 0.5)).float().mean()
+        return lambda out, y: ((out > threshold) == (y.reshape(out.shape) > 0.5)).sum().item() / y.numel()
     return None
 
 

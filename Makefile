@@ -1,0 +1,34 @@
+# tujie: `make run` trains the MNIST walkthrough, `make test` runs the tests.
+# Both create .venv first. torch is pinned by constraints.txt (CPU build 2.13.0):
+# every pip install here passes `-c constraints.txt` so pip never pulls a CUDA torch.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Point the loaders at the shared offline datasets when they sit beside the project.
+SHARED_DATA := $(abspath ../shared/data)
+export TUJIE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+
+.PHONY: venv run test bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+run: venv
+	$(BIN)/tujie run mnist-mlp
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python bench/import_time.py
+	$(BIN)/python bench/mnist_mlp.py
+	$(BIN)/python bench/time_to_accuracy.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

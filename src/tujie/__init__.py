@@ -1,0 +1,58 @@
+"""tujie (图解): a PyTorch deep-learning toolkit that makes a textbook real, fast and visible.
+
+    >>> import tujie as tj
+    >>> model = tj.Sequential([tj.layers.Flatten(), tj.layers.Dense(10)])
+    >>> model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])  # doctest: +ELLIPSIS
+    Sequential(...)
+
+Sub-packages load on first use, so `import tujie` costs little beyond `import torch`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it; resolved lazily by __getattr__ below
+_EXPORTS = {
+    "Learner": "tujie.train.loop",
+    "Sequential": "tujie.models.sequential",
+    "Model": "tujie.models.sequential",
+    "Callback": "tujie.train.callbacks",
+    "EarlyStopping": "tujie.train.callbacks",
+    "ModelCheckpoint": "tujie.train.callbacks",
+    "CSVLogger": "tujie.train.callbacks",
+    "TensorBoard": "tujie.train.callbacks",
+    "NaNGuard": "tujie.train.callbacks",
+    "History": "tujie.train.callbacks",
+    "ArrayDataset": "tujie.data.arrays",
+    "Batcher": "tujie.data.arrays",
+    "seed_everything": "tujie.utils",
+    "select_device": "tujie.utils",
+    "summarize": "tujie.train.summary",
+    "save_weights": "tujie.train.checkpoint",
+    "load_weights": "tujie.train.checkpoint",
+    "build_report": "tujie.report",
+    "run": "tujie.runner",
+    "TujieError": "tujie.errors",
+}
+_SUBMODULES = {"layers": "tujie.layers", "models": "tujie.models", "datasets": "tujie.data", "data": "tujie.data",
+               "train": "tujie.train", "report": "tujie.report", "recipes": "tujie.recipes", "errors": "tujie.errors"}
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(_SUBMODULES[name])
+    elif name in _EXPORTS:
+        module = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'tujie' has no attribute {name!r}")
+    globals()[name] = module  # cache: the next access is a plain attribute lookup
+    return module
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,99 @@
+"""The `tujie` command line: run recipes, list them, rebuild reports.
+
+    tujie recipes
+    tujie run mnist-mlp --set epochs=3 --set lr=0.002
+    tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
+    tujie report runs/mnist-mlp-20261123-101500
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import TujieError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="tujie (图解): run the textbook's deep-learning recipes and see what happened.")
+
+
+@app.command()
+def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tujie recipes`) or a .yaml file"),
+        set_: list[str] = typer.Option([], "--set", help="override a config key: --set epochs=3 (repeatable)"),
+        resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this directory"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors")):
+    """Train and test a recipe; writes a run directory with checkpoints, metrics and report.html."""
+    from .runner import run as run_recipe
+
+    result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet else 1)
+    status = result.summary["status"]
+    if status == "interrupted":
+        raise typer.Exit(130)
+    if status != "finished":
+        raise typer.Exit(1)
+
+
+@app.command()
+def recipes():
+    """List the built-in recipes, one line each."""
+    from .recipes import list_recipes
+
+    items = list_recipes()
+    width = max(map(len, items), default=0)
+    for name, description in items.items():
+        typer.echo(f"{name:<{width}}  {description}")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`")):
+    """Rebuild report.html from a run directory's files."""
+    from .report import build_report
+
+    typer.echo(f"Report: {build_report(run_dir)}")
+
+
+@app.command()
+def models(pattern: str = typer.Argument("*", help="glob filter, e.g. 'resnet*'")):
+    """List the registered models."""
+    from . import models as zoo
+
+    for name in zoo.list(pattern):
+        typer.echo(name)
+
+
+@app.command()
+def datasets():
+    """List the registered datasets."""
+    from . import data
+
+    for name in data.list():
+        typer.echo(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: errors the user can fix print as one paragraph, not a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TujieError as e:
+        typer.secho(f"Error: {e}", fg=typer.colors.RED, err=True)
+        return 2
+    except typer.Exit as e:
+        return e.exit_code
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except Exception as e:  # click's own usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return e.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

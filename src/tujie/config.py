@@ -1,0 +1,165 @@
+"""Run configuration: a validated schema (pydantic) for recipes and `--set key=value` overrides.
+
+A recipe YAML file and every override are checked against `RunConfig`; an unknown key
+or a value of the wrong type is refused with the valid keys listed, before any work starts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError, closest
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExpectedResult(_Strict):
+    metric: str = Field(description="summary key, e.g. test_accuracy")
+    value: float
+    source: str = Field(description="where the number comes from")
+
+
+class DataConfig(_Strict):
+    name: str = "mnist"
+    validation_split: float = Field(0.2, ge=0.0, lt=1.0)
+    normalize: Literal["unit", "standard"] | None = "unit"
+    limit: int | None = Field(None, gt=0, description="keep only the first N train/test samples (smoke runs)")
+    data_dir: str | None = None
+
+
+class ModelConfig(BaseModel):
+    """`name` of a registered model; every other key is passed to its builder (checked by `models.create`)."""
+    model_config = ConfigDict(extra="allow")
+    name: str = "mlp"
+
+
+class OptimizerConfig(_Strict):
+    name: str = "adam"
+    lr: float | None = Field(None, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0)
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0.0)
+
+
+class SchedulerConfig(BaseModel):
+    """`name` of a scheduler (step, exponential, cosine, onecycle, plateau) or null; other keys go to it."""
+    model_config = ConfigDict(extra="allow")
+    name: str | None = None
+
+
+class EarlyStoppingConfig(_Strict):
+    monitor: str = "val_loss"
+    mode: Literal["min", "max", "auto"] = "auto"
+    patience: int = Field(5, ge=1)
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(5, ge=1)
+    batch_size: int = Field(32, ge=1)
+    loss: str = "cross_entropy"
+    metrics: list[str] = ["accuracy"]
+    monitor: str = Field("val_loss", description="metric that picks best.safetensors")
+    early_stopping: EarlyStoppingConfig | None = None
+
+
+class ReportConfig(_Strict):
+    samples: int = Field(15, ge=0, description="test images in the prediction grid")
+    wrong: int = Field(10, ge=0, description="most confidently wrong images shown")
+
+
+class RunConfig(_Strict):
+    recipe: str
+    description: str = ""
+    expected: ExpectedResult | None = None
+    seed: int = 0
+    device: str = "auto"
+    output_dir: str = "runs"
+    run_name: str | None = None
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    train: TrainConfig = TrainConfig()
+    report: ReportConfig = ReportConfig()
+
+
+# short spellings accepted by `--set`
+ALIASES = {"epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "optimizer.lr",
+           "optimizer": "optimizer.name", "loss": "train.loss", "dataset": "data.name", "limit": "data.limit",
+           "validation_split": "data.validation_split", "model": "model.name", "scheduler": "scheduler.name",
+           "patience": "train.early_stopping.patience"}
+OPEN_SECTIONS = ("model", "scheduler")  # sections that take free keys
+
+
+def valid_keys(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[str]:
+    """Every dotted key `--set` accepts, e.g. ["recipe", ..., "optimizer.lr", ...]."""
+    keys = []
+    for name, field in model.model_fields.items():
+        sub = _submodel(field.annotation)
+        keys += valid_keys(sub, f"{prefix}{name}.") if sub else [f"{prefix}{name}"]
+    return keys
+
+
+def _submodel(annotation):
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def apply_overrides(config: dict, overrides) -> dict:
+    """Apply `key=value` strings (values parsed as YAML) to a config mapping; returns a new mapping.
+
+    Example:
+        >>> apply_overrides({"recipe": "x"}, ["epochs=3", "lr=0.01"])
+        {'recipe': 'x', 'train': {'epochs': 3}, 'optimizer': {'lr': 0.01}}
+    """
+    import copy
+
+    config = copy.deepcopy(config)
+    keys = valid_keys()
+    for item in overrides or ():
+        if "=" not in item:
+            raise ConfigError(f"Override {item!r} is not of the form key=value.", expected="key=value, e.g. epochs=3",
+                              received=item, fix="Write --set epochs=3.")
+        key, raw = item.split("=", 1)
+        key = ALIASES.get(key.strip(), key.strip())
+        if key not in keys and key.split(".")[0] not in OPEN_SECTIONS:
+            raise ConfigError(f"Unknown config key {key!r}. {closest(key, keys + list(ALIASES))}",
+                              expected=f"one of {', '.join(list(ALIASES) + keys)}", received=item,
+                              fix="Use one of the listed keys (model.* and scheduler.* take any argument of the model/scheduler).")
+        node = config
+        parts = key.split(".")
+        for part in parts[:-1]:
+            if node.get(part) is None:
+                node[part] = {}
+            if not isinstance(node[part], dict):
+                raise ConfigError(f"Cannot set {key!r}: {part!r} is not a section.", received=item, fix="Set the section's own keys.")
+            node = node[part]
+        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+    return config
+
+
+def validate(config: dict) -> RunConfig:
+    """Check a config mapping against the schema; the first problem is reported with its key and value."""
+    try:
+        return RunConfig.model_validate(config)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"Unknown config key {key!r}. {closest(key, valid_keys())}", expected=f"one of {', '.join(valid_keys())}",
+                              received=f"{key}={err.get('input')!r}", fix="Remove or rename the key.") from None
+        raise ConfigError(f"Invalid value for config key {key!r}: {err['msg']}.", expected=err["msg"].lower(),
+                          received=f"{key}={err.get('input')!r}", fix=f"Pass a valid value, e.g. --set {key}=...") from None
+
+
+def to_yaml(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,223 @@
+"""Run a recipe end to end: data → model → fit → test → run directory → illustrated report.
+
+The run directory (`runs/<recipe>-<timestamp>/`) keeps everything, each file written atomically:
+`config.yaml` (resolved config), `metrics.jsonl` (one line per epoch), `history.csv`,
+`last.safetensors` (full state for `--resume`), `best.safetensors` (best weights),
+`tensorboard/`, `summary.json`, `evaluation.json`, `samples.safetensors`, `report.html`.
+
+Example:
+    >>> import tujie as tj
+    >>> result = tj.run("digits-mlp", overrides=["epochs=1"], verbose=0)  # doctest: +SKIP
+    >>> result.summary["test"]["accuracy"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from . import config as cfg
+from ._io import write_json, write_text
+from .errors import ConfigError
+from .utils import environment, seed_everything
+
+# Keys that may differ between a run and its resumption: how long to train and where.
+RESUMABLE_CHANGES = {"train.epochs", "device", "output_dir", "run_name"}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict
+    report: Path | None
+
+
+def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None = None) -> cfg.RunConfig:
+    """The recipe (or the resumed run's saved config) with `--set` overrides applied and validated."""
+    from .recipes import load_recipe
+
+    if recipe is None and resume is None:
+        raise ConfigError("No recipe given.", expected="tujie run RECIPE, or tujie run --resume RUN_DIR",
+                          fix="Run `tujie recipes` to list them.")
+    base = load_recipe(recipe) if recipe else yaml.safe_load((Path(resume) / "config.yaml").read_text())
+    return cfg.validate(cfg.apply_overrides(base, overrides))
+
+
+def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1) -> RunResult:
+    """Train and test a recipe, write its run directory and report; `resume` continues an earlier run."""
+    from . import datasets
+    from .report import build_report
+    from .train import CSVLogger, EarlyStopping, MetricsLogger, ModelCheckpoint, TensorBoard
+
+    say = print if verbose else (lambda *a, **k: None)
+    started = time.perf_counter()
+    config = resolve_config(recipe, overrides, resume)
+    run_dir = _check_resume(Path(resume), config) if resume else _new_run_dir(config)
+    say(f"Run directory: {run_dir}")
+
+    seed_everything(config.seed)
+    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
+                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    for note in data.notes:
+        say(f"Data: {note}")
+    model = build_model(config, data)
+
+    callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
+    monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
+    callbacks += [ModelCheckpoint(run_dir, monitor=monitor), MetricsLogger(run_dir / "metrics.jsonl"),
+                  CSVLogger(run_dir / "history.csv"), TensorBoard(run_dir / "tensorboard")]
+    learner = build_learner(config, model, callbacks)
+    if resume:
+        steps = -(-len(data.train) // config.train.batch_size)
+        learner.load_checkpoint(run_dir / "last.safetensors", (data.train.x[:2], data.train.y[:2]),
+                                epochs=config.train.epochs, steps_per_epoch=steps)
+        say(f"Resuming after epoch {learner.epoch} of {config.train.epochs}.")
+    write_text(run_dir / "config.yaml", cfg.to_yaml(config))
+
+    status, message = "finished", None
+    try:
+        learner.fit(data.train, epochs=config.train.epochs, batch_size=config.train.batch_size,
+                    validation_data=data.val, verbose=verbose, initial_epoch=learner.epoch)
+        if learner.diverged:
+            status, message = "diverged", learner.stop_reason
+    except KeyboardInterrupt:
+        status = "interrupted"
+        message = f"interrupted during epoch {learner.epoch + 1}; continue with: tujie run --resume {run_dir}"
+    summary = _summarize(config, learner, run_dir, status, message, started)
+    if status == "finished" and data.test is not None:
+        summary["test"] = _test(learner, data, config, run_dir)
+        shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
+        say(f"Test: {shown}")
+        if config.expected and config.expected.metric.startswith("test_"):
+            reached = summary["test"].get(config.expected.metric.removeprefix("test_"))
+            summary["expected"]["reached"] = reached
+            say(f"Expected {config.expected.metric} {config.expected.value} ({config.expected.source}); reached {reached:.4f}")
+    summary["timings"]["total_s"] = time.perf_counter() - started
+    write_json(run_dir / "summary.json", summary)
+    report = build_report(run_dir)
+    say(f"Report: {report}")
+    if message:
+        say(f"{status.capitalize()}: {message}")
+    return RunResult(run_dir, summary, report)
+
+
+def build_model(config: cfg.RunConfig, data):
+    """The recipe's model, with `num_classes` taken from the data unless the recipe sets it."""
+    from . import models
+
+    model_args = {k: v for k, v in config.model.model_dump().items() if k != "name"}
+    if data.num_classes is not None:
+        model_args.setdefault("num_classes", data.num_classes)
+    return models.create(config.model.name, **model_args)
+
+
+def build_learner(config: cfg.RunConfig, model, callbacks=()):
+    """A Learner with the recipe's loss, optimizer, scheduler, metrics, device and seed."""
+    from .train import Learner
+
+    o = config.optimizer
+    return Learner(model, loss=config.train.loss, optimizer=o.name, lr=o.lr, metrics=config.train.metrics,
+                   scheduler=config.scheduler.model_dump() if config.scheduler.name else None, device=config.device,
+                   callbacks=callbacks, seed=config.seed,
+                   optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay})
+
+
+def _new_run_dir(config: cfg.RunConfig) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(config.output_dir) / (config.run_name or f"{config.recipe}-{stamp}")
+    run_dir, n = base, 1
+    while run_dir.exists():  # two runs in the same second get distinct folders
+        run_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _check_resume(run_dir: Path, config: cfg.RunConfig) -> Path:
+    """Refuse to resume into a run whose config differs (beyond epochs/device/output), showing the difference."""
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "last.safetensors").is_file():
+        raise ConfigError(f"Cannot resume from {run_dir}: it has no config.yaml and last.safetensors.",
+                          expected="a run directory written by `tujie run` after at least one epoch",
+                          fix="Check the path, or start a new run without --resume.")
+    saved = _flatten(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    now = _flatten(config.model_dump(mode="json"))
+    diff = [f"{k}: run has {saved.get(k)!r}, now {now.get(k)!r}" for k in sorted(set(saved) | set(now))
+            if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)]
+    if diff:
+        raise ConfigError(f"Cannot resume {run_dir}: the config differs from the run's ({'; '.join(diff)}).",
+                          expected="the same config (only train.epochs, device and output_dir may change)",
+                          fix="Drop the --set overrides that differ, or start a new run.")
+    return run_dir
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _summarize(config, learner, run_dir, status, message, started) -> dict:
+    epochs = learner.history.epochs
+    best = None
+    if epochs:
+        key = config.train.monitor if config.train.monitor in epochs[0] else "loss"
+        pick = max if any(s in key for s in ("acc", "f1")) else min
+        best = pick(epochs, key=lambda e: e.get(key, float("nan")))["epoch"]
+    model_info = learner.summary(print_fn=None) if learner.input_shape else {}
+    return {
+        "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
+        "task": "regression" if learner.kind == "regression" else "classification",
+        "status": status, "message": message,
+        "expected": config.expected.model_dump() if config.expected else None,
+        "epochs_done": learner.epoch, "best_epoch": best,
+        "stopped_early": bool(learner.stop_reason) and not learner.diverged, "stop_reason": learner.stop_reason,
+        "restored_epoch": learner.restored_epoch,
+        "timings": {"train_s": sum(e["epoch_time_s"] for e in epochs), "epoch_s": [e["epoch_time_s"] for e in epochs],
+                    "samples_per_s": (sum(e["samples_per_s"] for e in epochs) / len(epochs)) if epochs else None},
+        "environment": {**environment(), "device": str(learner.device)},
+        "model": {**model_info, "name": type(learner.model).__name__},
+        "started": dt.datetime.fromtimestamp(time.time() - (time.perf_counter() - started)).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def _test(learner, data, config, run_dir) -> dict:
+    """Evaluate on the test split; write evaluation.json and samples.safetensors for the report."""
+    is_classifier = learner.kind in ("multiclass", "binary_logits", "binary_probs")
+    extra = ["confusion_matrix", "per_class"] if learner.kind == "multiclass" else (["confusion_matrix"] if is_classifier else [])
+    start = time.perf_counter()
+    results = learner.evaluate(data.test, metrics=[*config.train.metrics, *extra], verbose=0)
+    test = {k: v for k, v in results.items() if isinstance(v, float)}
+    if learner.kind == "multiclass":
+        classes = data.classes or [str(i) for i in range(results["confusion_matrix"].shape[0])]
+        per_class = [{"class": c, "precision": float(results["per_class_precision"][i]), "recall": float(results["per_class_recall"][i]),
+                      "f1": float(results["per_class_f1"][i]), "support": int(results["per_class_support"][i])}
+                     for i, c in enumerate(classes)]
+        write_json(run_dir / "evaluation.json", {"classes": classes, "confusion_matrix": results["confusion_matrix"].tolist(),
+                                                 "per_class": per_class, "eval_s": time.perf_counter() - start})
+        if len(data.input_shape) == 3:  # images: keep a grid of predictions to show
+            _save_samples(learner, data, config, run_dir)
+    return test
+
+
+def _save_samples(learner, data, config, run_dir) -> None:
+    """The first test images with their probabilities, and the most confidently wrong ones."""
+    from safetensors.torch import save
+
+    from ._io import write_bytes
+
+    x, y = data.test.x, data.test.y
+    probs = learner.predict_proba(x)  # (N, K), the test set only: 10,000 x 10 floats for MNIST
+    confidence, predicted = probs.max(-1)
+    wrong = (predicted != y).nonzero().squeeze(-1)
+    worst = wrong[confidence[wrong].argsort(descending=True)[: config.report.wrong]]
+    first = torch.arange(min(config.report.samples, len(x)))
+    tensors = {"images": data.denormalize(x[first]).float().contiguous(), "probs": probs[first].contiguous(),
+               "labels": y[first].contiguous(), "wrong_images": data.denormalize(x[worst]).float().contiguous(),
+               "wrong_probs": probs[worst].contiguous(), "wrong_labels": y[worst].contiguous()}
+    write_bytes(run_dir / "samples.safetensors", save(tensors))

@@ -1,0 +1,98 @@
+"""The command line end to end on the embedded digits data: run, report, resume, and every bad input."""
+
+import json
+
+import pytest
+import yaml
+
+from tujie.cli import main
+
+
+def run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    code = main(["run", "digits-mlp", "--set", "epochs=2", "--set", f"output_dir={out}", "--set", "run_name=d", "-q"])
+    assert code == 0
+    return out / "d"
+
+
+def test_recipes_lists_one_line_each(capsys):
+    code, out, _ = run(["recipes"], capsys)
+    lines = out.strip().splitlines()
+    assert code == 0 and {line.split()[0] for line in lines} >= {"mnist-mlp", "mnist-cnn", "digits-mlp"}
+
+
+def test_run_writes_a_complete_run_directory(digits_run):
+    names = {p.name for p in digits_run.iterdir()}
+    assert {"config.yaml", "metrics.jsonl", "history.csv", "last.safetensors", "best.safetensors", "tensorboard",
+            "summary.json", "evaluation.json", "samples.safetensors", "report.html"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    summary = json.loads((digits_run / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["epochs_done"] == 2
+    assert 0.5 < summary["test"]["accuracy"] <= 1.0
+    assert summary["timings"]["samples_per_s"] > 0 and summary["environment"]["torch"]
+    config = yaml.safe_load((digits_run / "config.yaml").read_text())
+    assert config["train"]["epochs"] == 2 and config["recipe"] == "digits-mlp"
+    evaluation = json.loads((digits_run / "evaluation.json").read_text())
+    assert len(evaluation["confusion_matrix"]) == 10 and sum(map(sum, evaluation["confusion_matrix"])) == 360
+
+
+def test_report_rebuilds(digits_run, capsys):
+    (digits_run / "report.html").unlink()
+    code, out, _ = run(["report", str(digits_run)], capsys)
+    assert code == 0 and (digits_run / "report.html").stat().st_size > 10_000
+
+
+def test_resume_continues_to_more_epochs(digits_run, capsys):
+    code, out, _ = run(["run", "--resume", str(digits_run), "--set", "epochs=3"], capsys)
+    assert code == 0 and "Resuming after epoch 2 of 3" in out
+    lines = [json.loads(l) for l in (digits_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2, 3]
+
+
+def test_resume_with_a_different_config_is_refused(digits_run, capsys):
+    before = (digits_run / "last.safetensors").read_bytes()
+    code, _, err = run(["run", "digits-mlp", "--resume", str(digits_run), "--set", "lr=0.5"], capsys)
+    assert code == 2 and "optimizer.lr" in err and "0.5" in err and "Traceback" not in err
+    assert (digits_run / "last.safetensors").read_bytes() == before
+
+
+def test_resume_from_a_truncated_checkpoint_is_refused(digits_run, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(digits_run, broken)
+    data = (broken / "last.safetensors").read_bytes()
+    (broken / "last.safetensors").write_bytes(data[:100])
+    code, _, err = run(["run", "--resume", str(broken)], capsys)
+    assert code == 2 and "corrupted or truncated" in err
+    assert (broken / "last.safetensors").read_bytes() == data[:100]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "mnist-mpl"], "Did you mean 'mnist-mlp'"),
+    (["run", "digits-mlp", "--set", "epoch=3"], "'epochs'"),
+    (["run", "digits-mlp", "--set", "epochs=many"], "train.epochs"),
+    (["run", "digits-mlp", "--set", "epochs"], "key=value"),
+    (["run", "digits-mlp", "--set", "model.hiden=[3]"], "hidden"),
+    (["run", "digits-mlp", "--set", "device=tpu"], "tpu"),
+    (["report", "/nonexistent/run"], "/nonexistent/run"),
+])
+def test_bad_input_gets_one_paragraph(args, needle, capsys, tmp_path):
+    code, _, err = run(args + (["--set", f"output_dir={tmp_path}"] if args[0] == "run" else []), capsys)
+    assert code == 2 and needle in err and "Traceback" not in err and err.count("\n") <= 2
+
+
+def test_missing_data_names_the_places_searched(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUJIE_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("TUJIE_CACHE", str(tmp_path / "cache"))
+    import tujie.data._files as files
+    monkeypatch.setattr(files, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")), raising=False)
+    code, _, err = run(["run", "mnist-mlp", "--set", f"output_dir={tmp_path}"], capsys)
+    assert code == 2 and "TUJIE_DATA" in err and "nowhere" in err
