@@ -71,7 +71,7 @@ class TrainConfig(_Strict):
 
 class ReportConfig(_Strict):
     samples: int = Field(15, ge=0, description="test images in the prediction grid")
-    wrong: int = Field(10, ge=0, description="most confidently wrong images shown")
+    wrong: int = Field(9, ge=0, description="most confidently wrong images shown")
 
 
 class RunConfig(_Strict):

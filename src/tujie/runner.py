@@ -57,15 +57,17 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     config = resolve_config(recipe, overrides, resume)
-    run_dir = _check_resume(Path(resume), config) if resume else _new_run_dir(config)
-    say(f"Run directory: {run_dir}")
-
+    if resume:
+        _check_resume(Path(resume), config)
     seed_everything(config.seed)
     data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
                          seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    model = build_model(config, data)
+    # the folder is made only once data and model exist, so a failed start leaves no empty run behind
+    run_dir = Path(resume) if resume else _new_run_dir(config)
+    say(f"Run directory: {run_dir}")
     for note in data.notes:
         say(f"Data: {note}")
-    model = build_model(config, data)
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")

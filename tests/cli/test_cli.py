@@ -96,3 +96,12 @@ def test_missing_data_names_the_places_searched(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(files, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")), raising=False)
     code, _, err = run(["run", "mnist-mlp", "--set", f"output_dir={tmp_path}"], capsys)
     assert code == 2 and "TUJIE_DATA" in err and "nowhere" in err
+
+
+def test_a_failed_start_leaves_no_empty_run_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TUJIE_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("TUJIE_CACHE", str(tmp_path / "cache"))
+    import tujie.data._files as files
+    monkeypatch.setattr(files, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")), raising=False)
+    assert main(["run", "mnist-mlp", "--set", f"output_dir={tmp_path / 'runs'}"]) == 2
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
