@@ -157,8 +157,25 @@ def validate(config: dict) -> RunConfig:
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"Unknown config key {key!r}. {closest(key, valid_keys())}", expected=f"one of {', '.join(valid_keys())}",
                               received=f"{key}={err.get('input')!r}", fix="Remove or rename the key.") from None
-        raise ConfigError(f"Invalid value for config key {key!r}: {err['msg']}.", expected=err["msg"].lower(),
+        raise ConfigError(f"Invalid value for config key {key!r} ({err['msg'].lower()}).", expected=_describe(err["loc"]),
                           received=f"{key}={err.get('input')!r}", fix=f"Pass a valid value, e.g. --set {key}=...") from None
+
+
+def _describe(loc) -> str:
+    """The schema's type (and bounds) for a config key, e.g. 'integer (>= 1)'."""
+    model, field = RunConfig, None
+    for part in loc:
+        if model is None or part not in model.model_fields:
+            break
+        field = model.model_fields[part]
+        model = _submodel(field.annotation)
+    if field is None:
+        return "a value of the right type"
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    kind = names.get(field.annotation) or str(field.annotation).replace("typing.", "")
+    bounds = [f"{sym} {getattr(m, attr)}" for m in field.metadata for attr, sym in
+              (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if getattr(m, attr, None) is not None]
+    return kind + (f" ({', '.join(bounds)})" if bounds else "")
 
 
 def to_yaml(config: RunConfig) -> str:

@@ -23,7 +23,7 @@ class Model(nn.Module):
         ...         self.fc = torch.nn.Linear(4, 2)
         ...     def forward(self, x):
         ...         return self.fc(x)
-        >>> net = Net(); net.compile(optimizer="adam", loss="cross_entropy")
+        >>> net = Net().compile(optimizer="adam", loss="cross_entropy")
         >>> _ = net.fit((torch.randn(32, 4), torch.randint(0, 2, (32,))), epochs=1, verbose=0)
     """
 

@@ -37,7 +37,8 @@ def summarize(model: nn.Module, input_shape=None, *, device=None, print_fn=print
         def hook(module, inputs, output):
             out = output[0] if isinstance(output, (tuple, list)) else output
             shape = list(out.shape) if torch.is_tensor(out) else None
-            rows.append({"name": getattr(module, "name", None) and f"{name} ({module.name})" or name,
+            own = getattr(module, "name", None)  # tujie layers carry Keras-style names (dense_1)
+            rows.append({"name": own if isinstance(own, str) else name,
                          "type": type(module).__name__, "output_shape": shape,
                          "params": sum(p.numel() for p in module.parameters(recurse=False)),
                          "trainable": any(p.requires_grad for p in module.parameters(recurse=False))})
