@@ -76,7 +76,7 @@ def datasets():
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors the user can fix print as one paragraph, not a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # click returns the code of typer.Exit here
     except TujieError as e:
         typer.secho(f"Error: {e}", fg=typer.colors.RED, err=True)
         return 2
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return e.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -105,3 +105,27 @@ def test_a_failed_start_leaves_no_empty_run_directory(tmp_path, monkeypatch, cap
     monkeypatch.setattr(files, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")), raising=False)
     assert main(["run", "mnist-mlp", "--set", f"output_dir={tmp_path / 'runs'}"]) == 2
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_interrupted_run_keeps_its_files_and_resumes(tmp_path, monkeypatch, capsys):
+    from tujie.train.loop import Learner
+
+    original = Learner.train_step
+
+    def interrupt_in_epoch_2(self, batch):
+        if self.epoch == 1:
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    monkeypatch.setattr(Learner, "train_step", interrupt_in_epoch_2)
+    code, out, _ = run(["run", "digits-mlp", "--set", "epochs=3", "--set", f"output_dir={tmp_path}", "--set", "run_name=i"], capsys)
+    run_dir = tmp_path / "i"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert code == 130 and summary["status"] == "interrupted" and "--resume" in summary["message"]
+    assert (run_dir / "report.html").exists() and summary["epochs_done"] == 1
+
+    monkeypatch.setattr(Learner, "train_step", original)
+    code, out, _ = run(["run", "--resume", str(run_dir)], capsys)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert code == 0 and "Resuming after epoch 1 of 3" in out
+    assert summary["status"] == "finished" and summary["epochs_done"] == 3 and "accuracy" in summary["test"]
