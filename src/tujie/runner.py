@@ -71,7 +71,8 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
-    callbacks += [ModelCheckpoint(run_dir, monitor=monitor), MetricsLogger(run_dir / "metrics.jsonl"),
+    checkpoint = ModelCheckpoint(run_dir, monitor=monitor)
+    callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"),
                   CSVLogger(run_dir / "history.csv"), TensorBoard(run_dir / "tensorboard")]
     learner = build_learner(config, model, callbacks)
     if resume:
@@ -90,7 +91,7 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     except KeyboardInterrupt:
         status = "interrupted"
         message = f"interrupted during epoch {learner.epoch + 1}; continue with: tujie run --resume {run_dir}"
-    summary = _summarize(config, learner, run_dir, status, message, started)
+    summary = _summarize(config, learner, checkpoint, run_dir, status, message, started)
     if status == "finished" and data.test is not None:
         summary["test"] = _test(learner, data, config, run_dir)
         shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
@@ -163,20 +164,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _summarize(config, learner, run_dir, status, message, started) -> dict:
+def _summarize(config, learner, checkpoint, run_dir, status, message, started) -> dict:
     epochs = learner.history.epochs
-    best = None
-    if epochs:
-        key = config.train.monitor if config.train.monitor in epochs[0] else "loss"
-        pick = max if any(s in key for s in ("acc", "f1")) else min
-        best = pick(epochs, key=lambda e: e.get(key, float("nan")))["epoch"]
     model_info = learner.summary(print_fn=None) if learner.input_shape else {}
     return {
         "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
         "task": "regression" if learner.kind == "regression" else "classification",
         "status": status, "message": message,
         "expected": config.expected.model_dump() if config.expected else None,
-        "epochs_done": learner.epoch, "best_epoch": best,
+        "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "monitor": checkpoint.monitor,
         "stopped_early": bool(learner.stop_reason) and not learner.diverged, "stop_reason": learner.stop_reason,
         "restored_epoch": learner.restored_epoch,
         "timings": {"train_s": sum(e["epoch_time_s"] for e in epochs), "epoch_s": [e["epoch_time_s"] for e in epochs],
