@@ -1,29 +1,48 @@
-"""Every registered model: forward shape, finite gradients on every parameter, summary. No per-model test needed."""
+"""Every registered model: forward shape, finite gradients on every parameter, summary, paper parameter count.
+
+No per-model test is needed: registering a model is enough for it to be checked here.
+"""
 
 import pytest
 import torch
 
 import tujie as tj
 from tujie.errors import ConfigError
+from tujie.models._registry import count_params, example_batch, spec
 
-# parameter counts stated by the source (paper / textbook) for the default arguments
-PAPER_PARAMS = {"mlp": 109_386, "small_cnn": 225_034}
+
+def _tensors(out):
+    if torch.is_tensor(out):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    return [t for o in out for t in _tensors(o)]
 
 
 @pytest.mark.parametrize("name", tj.models.list())
 def test_every_model_forward_backward_summary(name):
+    entry = spec(name)
     torch.manual_seed(0)
-    model = tj.models.create(name, num_classes=10)
-    x = torch.randn(2, *tj.models.example_input(name))
-    out = model(x)
-    assert out.shape == (2, 10)
-    out.logsumexp(-1).sum().backward()
+    model = tj.models.create(name, **entry.test_kwargs)
+    inputs = example_batch(name, 2)
+    out = model(*inputs)
+    outputs = _tensors(out)
+    if entry.output_shape is not None:
+        assert tuple(outputs[0].shape) == (2, *entry.output_shape)
+    sum(o.float().pow(2).mean() for o in outputs if o.is_floating_point()).backward()
     for pname, p in model.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
-    info = tj.summarize(model, tj.models.example_input(name), print_fn=None)
+        if p.requires_grad:
+            assert p.grad is not None, f"{name}: no gradient reaches {pname}"
+            assert torch.isfinite(p.grad).all(), f"{name}: non-finite gradient in {pname}"
+    info = tj.summarize(model, example=tuple(t[:1] for t in inputs), print_fn=None)
     assert info["total_params"] == sum(p.numel() for p in model.parameters())
-    if name in PAPER_PARAMS:
-        assert info["total_params"] == PAPER_PARAMS[name]
+
+
+@pytest.mark.parametrize("name", [n for n in tj.models.list() if spec(n).paper_params])
+def test_parameter_count_matches_the_paper(name):
+    entry = spec(name)
+    count = count_params(name, **entry.paper_kwargs)
+    assert abs(count - entry.paper_params) <= entry.tolerance * entry.paper_params, f"{name}: {count:,} vs {entry.paper_params:,}"
 
 
 def test_unknown_model_and_argument_are_explained():
@@ -34,4 +53,4 @@ def test_unknown_model_and_argument_are_explained():
 
 
 def test_list_filters_by_pattern():
-    assert tj.models.list("*cnn*") == ["small_cnn"]
+    assert "small_cnn" in tj.models.list("*cnn*") and "mlp" not in tj.models.list("*cnn*")

@@ -7,7 +7,7 @@ from ._registry import register_model
 from .sequential import Sequential
 
 
-@register_model(example_input=(1, 28, 28))
+@register_model(example_input=(1, 28, 28), output_shape=(10,))
 def small_cnn(num_classes: int = 10, filters=(32, 64), dense: int = 128, dropout: float = 0.0,
               padding: str = "valid") -> Sequential:
     """The MNIST walkthrough's CNN (seeds/003): [Conv 3×3 ReLU → MaxPool 2] per filter count → Dense → logits.

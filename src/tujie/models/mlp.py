@@ -7,7 +7,7 @@ from ._registry import register_model
 from .sequential import Sequential
 
 
-@register_model(example_input=(1, 28, 28))
+@register_model(example_input=(1, 28, 28), output_shape=(10,), paper_params=109_386, paper_kwargs={"num_classes": 10})
 def mlp(num_classes: int = 10, hidden=(128, 64), activation: str = "relu", dropout: float = 0.0) -> Sequential:
     """Flatten → [Dense(h, activation) (→ Dropout)] for h in hidden → Dense(num_classes) logits.
 

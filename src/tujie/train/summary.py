@@ -8,12 +8,14 @@ from torch import nn
 from ..errors import ConfigError
 
 
-def summarize(model: nn.Module, input_shape=None, *, device=None, print_fn=print) -> dict:
+def summarize(model: nn.Module, input_shape=None, *, example=None, device=None, print_fn=print) -> dict:
     """Run one dummy batch through `model`, record every leaf layer's output shape, print a table.
 
     Args:
         model: any `nn.Module`.
         input_shape: one sample's shape, e.g. (1, 28, 28); needed unless the model has seen data.
+        example: instead of a shape, the input itself: a tensor or a tuple of positional
+            arguments (token ids, graphs), batch dimension included.
         print_fn: where to print (None: print nothing).
 
     Returns:
@@ -26,7 +28,7 @@ def summarize(model: nn.Module, input_shape=None, *, device=None, print_fn=print
         7850
     """
     input_shape = input_shape or getattr(model, "input_shape", None)
-    if input_shape is None:
+    if example is None and input_shape is None:
         raise ConfigError(f"summary() of {type(model).__name__} needs an input shape.", expected="input_shape=(channels, height, width) or similar",
                           fix="Call summary(input_shape=...), or fit/call the model once so it knows its input.")
     device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
@@ -50,13 +52,19 @@ def summarize(model: nn.Module, input_shape=None, *, device=None, print_fn=print
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=device))
+            if example is None:
+                model(torch.zeros(1, *input_shape, device=device))
+            else:
+                model(*(example if isinstance(example, tuple) else (example,)))
     finally:
         for h in hooks:
             h.remove()
         model.train(was_training)
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if example is not None:
+        first = example[0] if isinstance(example, tuple) else example
+        input_shape = tuple(first.shape[1:])
     info = {"name": type(model).__name__, "input_shape": list(input_shape), "layers": rows,
             "total_params": total, "trainable_params": trainable}
     if print_fn is not None:
