@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["tujie", "tujie.errors", "tujie._io", "tujie.utils", "tujie.config", "tujie.recipes", "tujie.runner",
+MODULES = ["tujie", "tujie.models._common", "tujie.errors", "tujie._io", "tujie.utils", "tujie.config", "tujie.recipes", "tujie.runner",
            "tujie.layers.activations", "tujie.layers.core", "tujie.layers.conv", "tujie.models._registry",
            "tujie.models.sequential", "tujie.models.mlp", "tujie.models.cnn", "tujie.train.loop",
            "tujie.train.callbacks", "tujie.train.losses", "tujie.train.optimizers", "tujie.train.metrics",

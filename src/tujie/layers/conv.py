@@ -12,6 +12,8 @@ from ..errors import ConfigError
 from ._base import Layer
 from .activations import get_activation
 
+__all__ = ["Conv2D", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D"]
+
 
 def _pair(value, name: str, layer: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value)
@@ -137,3 +139,6 @@ class AvgPool2D(MaxPool2D):
         if x.ndim != 4:
             raise self.shape_error(x, "a 4-D batch (batch, channels, height, width)")
         return F.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+
+
+MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D  # Keras spellings

@@ -12,6 +12,8 @@ from ..errors import ConfigError
 from ._base import Layer
 from .activations import get_activation
 
+__all__ = ["Dense", "Flatten", "Reshape", "Dropout", "Activation"]
+
 
 class Dense(Layer):
     """A fully connected layer, `activation(x @ W.T + b)`, sized on first call.
