@@ -3,6 +3,11 @@
 import os
 
 import pytest
+import torch
+
+# Tests use tiny tensors: one thread is faster for them, and immune to a busy machine's other load
+# (with two threads each op waits for the slower core).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -60,8 +60,10 @@ def models(pattern: str = typer.Argument("*", help="glob filter, e.g. 'resnet*'"
     """List the registered models."""
     from . import models as zoo
 
-    for name in zoo.list(pattern):
-        typer.echo(name)
+    names = zoo.list(pattern)
+    width = max(map(len, names), default=0)
+    for name in names:
+        typer.echo(f"{name:<{width}}  {zoo.spec(name).description}")
 
 
 @app.command()

@@ -30,6 +30,7 @@ class DataConfig(_Strict):
     normalize: Literal["unit", "standard"] | None = "unit"
     limit: int | None = Field(None, gt=0, description="keep only the first N train/test samples (smoke runs)")
     data_dir: str | None = None
+    augment: list[str | dict] = Field([], description="kornia batch augmentations, e.g. [horizontal_flip, {random_crop: {size: 32, padding: 4}}]")
 
 
 class ModelConfig(BaseModel):

@@ -121,12 +121,13 @@ def build_model(config: cfg.RunConfig, data):
 
 def build_learner(config: cfg.RunConfig, model, callbacks=()):
     """A Learner with the recipe's loss, optimizer, scheduler, metrics, device and seed."""
+    from .data.augment import build_augmentation
     from .train import Learner
 
     o = config.optimizer
     return Learner(model, loss=config.train.loss, optimizer=o.name, lr=o.lr, metrics=config.train.metrics,
                    scheduler=config.scheduler.model_dump() if config.scheduler.name else None, device=config.device,
-                   callbacks=callbacks, seed=config.seed,
+                   callbacks=callbacks, seed=config.seed, augment=build_augmentation(config.data.augment),
                    optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay})
 
 

@@ -131,3 +131,14 @@ def test_interrupted_run_keeps_its_files_and_resumes(tmp_path, monkeypatch, caps
     summary = json.loads((run_dir / "summary.json").read_text())
     assert code == 0 and "Resuming after epoch 1 of 3" in out
     assert summary["status"] == "finished" and summary["epochs_done"] == 3 and "accuracy" in summary["test"]
+
+
+def test_models_lists_every_registered_model_with_a_description(capsys):
+    import tujie as tj
+
+    code, out, _ = run(["models"], capsys)
+    lines = out.strip().splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == tj.models.list()
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+    code, out, _ = run(["models", "*cnn*"], capsys)
+    assert "small_cnn" in out and "mlp " not in out

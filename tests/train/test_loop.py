@@ -184,3 +184,45 @@ def test_reproducible_with_seed():
         return model.fit((x, y), epochs=2, batch_size=16, verbose=0).history["loss"]
 
     assert train() == train()
+
+
+def test_models_with_several_inputs_train_evaluate_and_predict():
+    class PairScore(nn.Module):  # e.g. a recommender taking (user, item)
+        def __init__(self):
+            super().__init__()
+            self.users, self.items = nn.Embedding(10, 4), nn.Embedding(12, 4)
+
+        def forward(self, user, item):
+            return (self.users(user) * self.items(item)).sum(-1)
+
+    torch.manual_seed(0)
+    users, items = torch.randint(0, 10, (400,)), torch.randint(0, 12, (400,))
+    liked = ((users + items) % 2 == 0).float()
+    learner = tj.Learner(PairScore(), loss="bce_with_logits", optimizer="adam", lr=0.05, device="cpu")
+    learner.fit((users, items, liked), epochs=30, batch_size=50, verbose=0)
+    assert learner.evaluate((users, items, liked), verbose=0)["accuracy"] > 0.9
+    assert learner.predict((users, items)).shape == (400,)
+
+
+def test_unlabelled_data_for_a_model_with_its_own_step_and_tuple_outputs():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 2), nn.Linear(3, 1)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+        def train_step(self, batch, learner):
+            (x,) = batch
+            loss = sum(o.pow(2).mean() for o in self(x))
+            learner.optimizer.zero_grad()
+            loss.backward()
+            learner.optimizer.step()
+            return {"loss": loss.detach()}
+
+    learner = tj.Learner(TwoHeads(), loss=None, optimizer="sgd", lr=0.1, metrics=(), device="cpu")
+    history = learner.fit(torch.randn(64, 3), epochs=3, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    a, b = learner.predict(torch.randn(5, 3))
+    assert a.shape == (5, 2) and b.shape == (5, 1)

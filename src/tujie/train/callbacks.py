@@ -178,16 +178,17 @@ class ModelCheckpoint(Callback, _Monitor):
 
 
 class NaNGuard(Callback):
-    """Stop as soon as the training loss is NaN or infinite, naming the epoch and step.
+    """Stop as soon as a logged training value (the loss, a GAN's d_loss/g_loss...) is NaN or infinite.
 
     The learner is marked `diverged`, so checkpoints are not overwritten with broken weights.
     """
 
     def on_train_batch_end(self, learner, step, logs):
-        loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
+        bad = next(((k, v) for k, v in logs.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            name, value = bad
             learner.diverged = learner.stop_training = True
-            learner.stop_reason = (f"the training loss became {loss} at epoch {learner.epoch + 1}, step {step} "
+            learner.stop_reason = (f"the training {name.replace('_', ' ')} became {value} at epoch {learner.epoch + 1}, step {step} "
                                    f"(global step {learner.global_step}); the last good checkpoint was kept. "
                                    "Try a lower learning rate, gradient clipping, or check the data for NaNs")
 

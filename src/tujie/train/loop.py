@@ -67,12 +67,15 @@ class Learner:
         callbacks: callbacks used by every `fit`.
         seed: seeds the shuffling order (use `tj.seed_everything` for weights and dropout).
         optimizer_options: extra optimizer keywords (momentum, nesterov, weight_decay, ...).
+        augment: a callable applied to each training batch's inputs in `train_step` (e.g. kornia
+            augmentations from `tujie.data.augment.build_augmentation`); never to validation or test.
     """
 
     def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
                  metrics=("accuracy",), scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
-                 optimizer_options: dict | None = None):
+                 optimizer_options: dict | None = None, augment=None):
         self.model = model
+        self.augment = augment
         self.loss_fn = get_loss(loss)
         self.kind = loss_kind(self.loss_fn)
         self.metric_names = normalize_names(metrics)
@@ -168,8 +171,10 @@ class Learner:
 
     def train_step(self, batch) -> dict:
         """One optimisation step on `(x, y)`: forward, loss, backward, update. Returns the batch logs."""
-        x, y = batch
-        output = self.model(x)
+        *inputs, y = batch  # (x, y), or (x1, x2, ..., y) for models with several inputs
+        if self.augment is not None:
+            inputs[0] = self.augment(inputs[0])
+        output = self.model(*inputs)
         loss = self.loss_fn(output, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -202,10 +207,10 @@ class Learner:
             if custom is not None:
                 running.add({k: float(v) for k, v in custom(batch).items()}, _batch_len(batch))
                 continue
-            xb, yb = batch
-            output = self.model(xb)
+            *inputs, yb = batch
+            output = self.model(*inputs)
             if self.loss_fn is not None:
-                running.add({"loss": float(self.loss_fn(output, yb))}, len(xb))
+                running.add({"loss": float(self.loss_fn(output, yb))}, len(yb))
             measured.update(output, yb)
         self.model.train(was_training)
         results = {**running.means(), **measured.compute()}
@@ -214,19 +219,27 @@ class Learner:
         return results
 
     @torch.no_grad()
-    def predict(self, x, *, batch_size: int = 1024) -> torch.Tensor:
+    def predict(self, x, *, batch_size: int = 1024):
         """The model's raw outputs (e.g. logits) for every sample, concatenated on the CPU.
 
-        `x` may be an array/tensor of inputs, an `(x, y)` tuple, a dataset or a `DataLoader`.
+        `x` holds inputs only: a tensor or array, a tuple of input tensors for a model with several
+        inputs, an `ArrayDataset` (its `x`), or a `DataLoader` (the first element of each batch).
+        A model returning a tuple gives a tuple of concatenated outputs.
         """
-        if isinstance(x, (torch.Tensor,)) or type(x).__module__.startswith("numpy"):
-            x = ArrayDataset(x)
-        batches = self._batches(self._as_dataset(x)[0], batch_size, False)
+        if isinstance(x, ArrayDataset):
+            x = x.x
+        if isinstance(x, DataLoader):
+            batches = ((b[0],) if isinstance(b, (tuple, list)) else (b,) for b in x)
+        else:
+            inputs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
+            batches = Batcher(*(ArrayDataset(t).x for t in inputs), batch_size=batch_size)
         self._setup(None)
         was_training = self.model.training
         self.model.eval()
-        outputs = [self.model(self._to_device(b)[0]).cpu() for b in batches]
+        outputs = [_to_cpu(self.model(*self._to_device(b))) for b in batches]
         self.model.train(was_training)
+        if isinstance(outputs[0], tuple):
+            return tuple(torch.cat(parts) for parts in zip(*outputs))
         return torch.cat(outputs)
 
     def predict_proba(self, x, *, batch_size: int = 1024) -> torch.Tensor:
@@ -267,16 +280,19 @@ class Learner:
     def _setup(self, sample, *, epochs: int = 1, steps_per_epoch: int = 1) -> None:
         """Move the model to the device, size lazy layers from `sample`, then build optimizer and scheduler."""
         self.model.to(self.device)
+        if isinstance(self.augment, nn.Module):
+            self.augment.to(self.device)
         if sample is not None:
             sample = self._to_device(sample)
-            x = sample[0] if isinstance(sample, (tuple, list)) else sample
-            if torch.is_tensor(x):
-                self.input_shape = tuple(x.shape[1:])
+            parts = tuple(sample) if isinstance(sample, (tuple, list)) else (sample,)
+            inputs = parts[:-1] if len(parts) > 1 else parts  # the last element is the target
+            if all(torch.is_tensor(t) for t in inputs):
+                self.input_shape = tuple(inputs[0].shape[1:])
                 if needs_build(self.model):
                     with torch.no_grad():
                         was_training = self.model.training
                         self.model.eval()
-                        self.model(x[:2])
+                        self.model(*(t[:2] for t in inputs))
                         self.model.train(was_training)
         if sample is None:
             return
@@ -316,9 +332,17 @@ class Learner:
             return x.train, x.val
         if isinstance(x, (tuple, list)) and len(x) == 2:
             return ArrayDataset(*x), None
+        if isinstance(x, (tuple, list)) and len(x) > 2:  # (x1, x2, ..., y): several inputs, then the target
+            tensors = tuple(ArrayDataset(t).x for t in x)
+            if len({len(t) for t in tensors}) != 1:
+                raise DataError("The arrays of a data tuple have different numbers of samples.", expected="one row per sample in each",
+                                received=", ".join(str(tuple(t.shape)) for t in tensors), fix="Pass aligned arrays.")
+            return tensors, None
         if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)):
             return x, None
         if torch.is_tensor(x) or type(x).__module__.startswith("numpy"):
+            if self._custom("train_step") is not None:  # unlabelled data for a model that trains itself (GAN, VAE)
+                return ArrayDataset(x), None
             raise DataError("Training data has inputs but no targets.", expected="fit(x, y) or fit((x, y))",
                             received=f"a single {type(x).__name__}", fix="Pass the targets as well.")
         raise DataError("Unsupported data.", expected="an (x, y) tuple, an ArrayDataset, a dataset bundle, a torch Dataset or DataLoader",
@@ -327,8 +351,9 @@ class Learner:
     def _batches(self, data, batch_size: int, shuffle: bool):
         if isinstance(data, (Batcher, DataLoader)):
             return data  # the caller's loader keeps its own batching
-        if isinstance(data, ArrayDataset):
-            return Batcher(*data.tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
+        if isinstance(data, (ArrayDataset, tuple)):
+            tensors = data.tensors if isinstance(data, ArrayDataset) else data
+            return Batcher(*tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
 
     def _split(self, data, fraction: float):
@@ -355,6 +380,10 @@ def needs_build(model: nn.Module) -> bool:
 def _batch_len(batch) -> int:
     first = batch[0] if isinstance(batch, (tuple, list)) else batch
     return len(first) if torch.is_tensor(first) else 1
+
+
+def _to_cpu(output):
+    return tuple(o.cpu() for o in output) if isinstance(output, (tuple, list)) else output.cpu()
 
 
 def _first_batch(batches):

@@ -1,0 +1,218 @@
+"""Transformers on token ids: an encoder classifier, and Vaswani et al.'s (2017) encoder–decoder for translation.
+
+Token ids are embedded, scaled by sqrt(d_model) and given sinusoidal positions (section 3.4–3.5);
+`pad_id` marks padding, which attention ignores and pooling leaves out, so padding a batch
+more does not change any real token's result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, ShapeError
+from ..layers import SinusoidalPositionalEncoding, TransformerDecoder, TransformerEncoder
+from ._common import check_positive
+from ._registry import register_model
+from .seq2seq import check_dropout, check_token_input, evaluating, greedy_decode
+
+
+class TokenEmbedding(nn.Module):
+    """Token ids → embeddings × sqrt(d_model) + sinusoidal positions (Vaswani et al., sections 3.4 and 3.5).
+
+    Example:
+        >>> TokenEmbedding(vocab_size=50, d_model=8)(torch.tensor([[3, 4, 0]])).shape
+        torch.Size([1, 3, 8])
+    """
+
+    def __init__(self, vocab_size: int, d_model: int, max_len: int = 512, dropout: float = 0.0, pad_id: int = 0):
+        super().__init__()
+        self.d_model = d_model
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+        self.position = SinusoidalPositionalEncoding(d_model, max_len=max_len, dropout=dropout)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids) * math.sqrt(self.d_model)  # (batch, seq, d_model)
+        return self.position(x)  # (batch, seq, d_model)
+
+
+class TransformerClassifier(nn.Module):
+    """Token ids → embedding + sinusoidal positions → Transformer encoder → mean over real tokens → logits.
+
+    Args: see `transformer_classifier`.
+
+    Input shape: (batch, seq) integer ids, padded with pad_id. Output shape: (batch, num_classes).
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, d_model: int, num_heads: int, num_layers: int,
+                 dim_feedforward: int, dropout: float, max_len: int, pad_id: int, norm_first: bool,
+                 model_name: str = "transformer_classifier"):
+        super().__init__()
+        self.model_name, self.vocab_size, self.pad_id = model_name, vocab_size, pad_id
+        self.embed = TokenEmbedding(vocab_size, d_model, max_len, dropout, pad_id)
+        self.encoder = TransformerEncoder(d_model, num_heads, num_layers, dim_feedforward=dim_feedforward, dropout=dropout,
+                                          norm_first=norm_first)
+        self.head = nn.Linear(d_model, num_classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        check_token_input(self.model_name, ids, self.vocab_size)
+        padding = ids == self.pad_id  # (batch, seq), True at padding
+        x = self.encoder(self.embed(ids), key_padding_mask=padding)  # (batch, seq, d_model)
+        keep = (~padding).unsqueeze(-1).to(x.dtype)  # (batch, seq, 1)
+        pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1)  # (batch, d_model): mean over the real tokens
+        return self.head(pooled)  # (batch, num_classes)
+
+
+class TransformerSeq2Seq(nn.Module):
+    """Vaswani et al.'s encoder–decoder: forward(src_ids, tgt_ids) gives next-token logits for every target position.
+
+    `tgt_ids` is the decoder input, the target shifted right (it starts with bos_id); the
+    logits at position t predict target token t + 1. The decoder is causal, so teacher forcing
+    trains all positions at once.
+
+    Args: see `transformer_seq2seq`.
+
+    Input shape: src_ids (batch, src_len), tgt_ids (batch, tgt_len), padded with pad_id.
+    Output shape: (batch, tgt_len, tgt_vocab_size).
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, d_model: int, num_heads: int, num_encoder_layers: int,
+                 num_decoder_layers: int, dim_feedforward: int, dropout: float, max_len: int, pad_id: int,
+                 share_embeddings: bool, tie_output: bool, norm_first: bool, model_name: str = "transformer_seq2seq"):
+        super().__init__()
+        self.model_name, self.pad_id, self.max_len = model_name, pad_id, max_len
+        self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
+        self.src_embed = TokenEmbedding(src_vocab_size, d_model, max_len, dropout, pad_id)
+        self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, max_len, dropout, pad_id)
+        if share_embeddings:  # one vocabulary for both languages (section 3.4: BPE shared source-target)
+            self.tgt_embed.embedding.weight = self.src_embed.embedding.weight
+        layer_kwargs = {"dim_feedforward": dim_feedforward, "dropout": dropout, "norm_first": norm_first}
+        self.encoder = TransformerEncoder(d_model, num_heads, num_encoder_layers, **layer_kwargs)
+        self.decoder = TransformerDecoder(d_model, num_heads, num_decoder_layers, **layer_kwargs)
+        self.generator = nn.Linear(d_model, tgt_vocab_size)
+        if tie_output:  # the pre-softmax projection shares the target embedding matrix (Press & Wolf 2017)
+            self.generator.weight = self.tgt_embed.embedding.weight
+
+    def encode(self, src_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder output (batch, src_len, d_model) and the source padding mask (batch, src_len)."""
+        check_token_input(self.model_name, src_ids, self.src_vocab_size, "source ids")
+        src_padding = src_ids == self.pad_id  # (batch, src_len)
+        return self.encoder(self.src_embed(src_ids), key_padding_mask=src_padding), src_padding
+
+    def decode(self, tgt_ids: torch.Tensor, memory: torch.Tensor, src_padding: torch.Tensor) -> torch.Tensor:
+        """Next-token logits (batch, tgt_len, tgt_vocab_size) for decoder input `tgt_ids`."""
+        check_token_input(self.model_name, tgt_ids, self.tgt_vocab_size, "target ids")
+        if tgt_ids.shape[0] != memory.shape[0]:
+            raise ShapeError(f"Model '{self.model_name}' received source and target batches of different sizes.",
+                             expected=f"tgt_ids with batch size {memory.shape[0]}", received=f"tgt_ids of shape {tuple(tgt_ids.shape)}",
+                             fix="Pass one target sequence per source sequence.")
+        x = self.decoder(self.tgt_embed(tgt_ids), memory, key_padding_mask=tgt_ids == self.pad_id,
+                         memory_key_padding_mask=src_padding, causal=True)  # (batch, tgt_len, d_model)
+        return self.generator(x)  # (batch, tgt_len, tgt_vocab_size)
+
+    def forward(self, src_ids: torch.Tensor, tgt_ids: torch.Tensor) -> torch.Tensor:
+        memory, src_padding = self.encode(src_ids)  # (batch, src_len, d_model)
+        return self.decode(tgt_ids, memory, src_padding)  # (batch, tgt_len, tgt_vocab_size)
+
+    def generate(self, src: torch.Tensor, max_len: int, bos_id: int, eos_id: int) -> torch.Tensor:
+        """Greedy decoding: start from bos_id, append the most likely token until eos_id or max_len tokens.
+
+        Runs in eval mode without gradients (the previous mode comes back after). The source is
+        encoded once; the decoder reruns on the growing prefix (no key/value cache: simple,
+        and fine for short outputs).
+
+        Returns:
+            (batch, n) token ids without the leading bos_id, n <= max_len; each row keeps its
+            eos_id and is filled with pad_id after it.
+        """
+        check_positive(self.model_name, max_len=max_len)
+        if max_len >= self.max_len:
+            raise ConfigError(f"Invalid value received for argument `max_len` of {self.model_name}.generate.",
+                              expected=f"at most {self.max_len - 1} (the model's positions, bos_id included)",
+                              received=f"max_len={max_len}", fix="Generate fewer tokens, or build the model with a larger max_len.")
+        with evaluating(self):
+            memory, src_padding = self.encode(src)  # (batch, src_len, d_model)
+            return greedy_decode(lambda ids: self.decode(ids, memory, src_padding)[:, -1], src.shape[0], max_len, bos_id, eos_id,
+                                 self.pad_id, src.device)
+
+
+def _ids(batch_size: int, length: int = 10) -> torch.Tensor:
+    return torch.randint(1, 50, (batch_size, length))
+
+
+_SMALL = {"vocab_size": 50, "num_classes": 3, "d_model": 32, "num_heads": 4, "num_layers": 1, "dim_feedforward": 64}
+
+
+@register_model(example_input=lambda b: _ids(b), output_shape=(3,), test_kwargs=_SMALL)
+def transformer_classifier(vocab_size: int = 10000, num_classes: int = 2, d_model: int = 128, num_heads: int = 4,
+                           num_layers: int = 2, dim_feedforward: int = 512, dropout: float = 0.1, max_len: int = 512,
+                           pad_id: int = 0, norm_first: bool = False) -> TransformerClassifier:
+    """Text classifier: embedding + sinusoidal positions → Transformer encoder → mean over non-pad tokens → Linear.
+
+    Args:
+        vocab_size: number of token ids (pad_id included).
+        num_classes: outputs (logits).
+        d_model, num_heads, num_layers, dim_feedforward: encoder sizes.
+        dropout: in the encoder and after the positions.
+        max_len: longest sequence.
+        pad_id: the padding id, ignored by attention and by the pooling.
+        norm_first: pre-norm encoder layers.
+
+    Example:
+        >>> model = transformer_classifier(vocab_size=100, num_classes=3, d_model=32, num_layers=1)
+        >>> model(torch.tensor([[5, 8, 13, 0, 0], [7, 2, 9, 4, 1]])).shape
+        torch.Size([2, 3])
+    """
+    check_positive("transformer_classifier", vocab_size=vocab_size, num_classes=num_classes, d_model=d_model,
+                   num_heads=num_heads, num_layers=num_layers, dim_feedforward=dim_feedforward, max_len=max_len)
+    check_dropout("transformer_classifier", dropout)
+    return TransformerClassifier(vocab_size, num_classes, d_model, num_heads, num_layers, dim_feedforward, dropout, max_len,
+                                 pad_id, norm_first)
+
+
+@register_model(example_input=lambda b: (_ids(b, 10), _ids(b, 8)), output_shape=(8, 50),
+                test_kwargs={"src_vocab_size": 50, "tgt_vocab_size": 50, "d_model": 32, "num_heads": 4, "num_encoder_layers": 1,
+                             "num_decoder_layers": 1, "dim_feedforward": 64},
+                paper_params=65_000_000, tolerance=0.05,
+                paper_kwargs={"src_vocab_size": 37000, "tgt_vocab_size": 37000, "share_embeddings": True, "tie_output": True})
+def transformer_seq2seq(src_vocab_size: int = 10000, tgt_vocab_size: int = 10000, d_model: int = 512, num_heads: int = 8,
+                        num_encoder_layers: int = 6, num_decoder_layers: int = 6, dim_feedforward: int = 2048,
+                        dropout: float = 0.1, max_len: int = 512, pad_id: int = 0, share_embeddings: bool = False,
+                        tie_output: bool = True, norm_first: bool = False) -> TransformerSeq2Seq:
+    """The Transformer (Vaswani et al. 2017) for translation; the defaults are the paper's base model.
+
+    With a shared 37,000-token vocabulary (share_embeddings=True) this is 63.1M parameters; the
+    paper's Table 3 states 65M for the base model, whose exact vocabulary size it does not give.
+
+    Args:
+        src_vocab_size, tgt_vocab_size: vocabulary sizes (pad_id, bos and eos included).
+        d_model, num_heads, num_encoder_layers, num_decoder_layers, dim_feedforward: sizes (base: 512, 8, 6, 6, 2048).
+        dropout: in every sublayer and after the positions (0.1).
+        max_len: longest sequence (source or target).
+        pad_id: the padding id, masked in both attentions.
+        share_embeddings: one embedding matrix for source and target (needs equal vocabularies).
+        tie_output: the output projection reuses the target embedding matrix.
+        norm_first: pre-norm layers (steadier training without warm-up).
+
+    Example:
+        >>> model = transformer_seq2seq(src_vocab_size=40, tgt_vocab_size=30, d_model=32, num_heads=4,
+        ...                             num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=64)
+        >>> src, tgt = torch.randint(1, 40, (2, 7)), torch.randint(1, 30, (2, 5))
+        >>> model(src, tgt).shape
+        torch.Size([2, 5, 30])
+        >>> model.generate(src, max_len=6, bos_id=1, eos_id=2).shape[0]
+        2
+    """
+    check_positive("transformer_seq2seq", src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, d_model=d_model,
+                   num_heads=num_heads, num_encoder_layers=num_encoder_layers, num_decoder_layers=num_decoder_layers,
+                   dim_feedforward=dim_feedforward, max_len=max_len)
+    check_dropout("transformer_seq2seq", dropout)
+    if share_embeddings and src_vocab_size != tgt_vocab_size:
+        raise ConfigError("Invalid value received for argument `share_embeddings` of model 'transformer_seq2seq'.",
+                          expected="src_vocab_size == tgt_vocab_size to share one embedding matrix",
+                          received=f"src_vocab_size={src_vocab_size}, tgt_vocab_size={tgt_vocab_size}",
+                          fix="Build one joint vocabulary (e.g. shared BPE), or pass share_embeddings=False.")
+    return TransformerSeq2Seq(src_vocab_size, tgt_vocab_size, d_model, num_heads, num_encoder_layers, num_decoder_layers,
+                              dim_feedforward, dropout, max_len, pad_id, share_embeddings, tie_output, norm_first)
