@@ -57,7 +57,7 @@ def test_reference_torch_and_tujie_agree_on_outputs_and_every_gradient(mode, pac
     names = [name for name, _ in reference.named_torch_parameters()]
     assert len(names) == len(list(theirs.parameters())) == 16
 
-    def run(module, params, call):
+    def run(call, params):
         x_ = x.clone().requires_grad_(True)
         tensors = _tensors(call(x_))
         weights = [torch.randn(t.shape, dtype=t.dtype, generator=torch.Generator().manual_seed(i)) for i, t in enumerate(tensors)]
@@ -70,15 +70,15 @@ def test_reference_torch_and_tujie_agree_on_outputs_and_every_gradient(mode, pac
         out, state = theirs(nn.utils.rnn.pack_padded_sequence(x_, lengths, batch_first=True, enforce_sorted=False))
         return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0], state
 
-    expected, expected_grads = run(theirs, [getattr(theirs, n) for n in names], run_torch)
-    for module, params, call in ((reference, [p for _, p in reference.named_torch_parameters()], lambda x_: reference(x_, lengths)),
-                                 (ours, [getattr(ours.rnn, n) for n in names], lambda x_: ours(x_, lengths=lengths))):
-        got, grads = run(module, params, call)
-        for a, b in zip(got, expected):
+    expected, expected_grads = run(run_torch, [getattr(theirs, n) for n in names])
+    candidates = {"reference": (lambda x_: reference(x_, lengths), [p for _, p in reference.named_torch_parameters()]),
+                  "tujie": (lambda x_: ours(x_, lengths=lengths), [getattr(ours.rnn, n) for n in names])}
+    for who, (call, params) in candidates.items():
+        got, grads = run(call, params)
+        for a, b in zip(got, expected, strict=True):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-        for name, a, b in zip(["input", *names], grads, expected_grads):
-            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=lambda m, name=name: f"{type(module).__name__}: gradient of {name}. {m}")
-
+        for name, a, b in zip(["input", *names], grads, expected_grads, strict=True):
+            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5, msg=lambda m, name=name, who=who: f"{who}, gradient of {name}: {m}")
 
 def test_reference_cells_load_torch_cell_weights_directly():
     torch.manual_seed(1)

@@ -34,7 +34,7 @@ def test_every_model_forward_backward_summary(name):
         if p.requires_grad:
             assert p.grad is not None, f"{name}: no gradient reaches {pname}"
             assert torch.isfinite(p.grad).all(), f"{name}: non-finite gradient in {pname}"
-    info = tj.summarize(model, example=tuple(t[:1] for t in inputs), print_fn=None)
+    info = tj.summarize(model, example=inputs, print_fn=None)
     assert info["total_params"] == sum(p.numel() for p in model.parameters())
 
 

@@ -122,16 +122,17 @@ class _Recurrent(Layer):
         if initial_state is None:
             return None
         expected = (self.num_layers * self.directions, x.shape[0], self.units)
+        names = "(h_0, c_0)" if self._has_cell_state else "h_0"
         states = initial_state if self._has_cell_state else (initial_state,)
-        if (not isinstance(states, (tuple, list)) or len(states) != (2 if self._has_cell_state else 1)
-                or any(not torch.is_tensor(s) or tuple(s.shape) != expected for s in states)):
-            received = ", ".join(str(tuple(s.shape)) if torch.is_tensor(s) else type(s).__name__ for s in
-                                 (states if isinstance(states, (tuple, list)) else (states,)))
+        if not isinstance(states, (tuple, list)):
+            states = (states,)  # an LSTM given h_0 alone: reported below
+        if len(states) != len(names.split(",")) or any(not torch.is_tensor(s) or tuple(s.shape) != expected for s in states):
+            received = ", ".join(str(tuple(s.shape)) if torch.is_tensor(s) else type(s).__name__ for s in states)
             raise ShapeError(f"Layer '{self.name}' ({type(self).__name__}) received an `initial_state` of the wrong shape.",
-                             expected=f"{'(h_0, c_0)' if self._has_cell_state else 'h_0'}, each of shape {expected} (layers * directions, batch, units)",
+                             expected=f"{names}, each of shape {expected} (layers * directions, batch, units)",
                              received=f"initial_state of shape {received}",
                              fix="Pass the state this layer returns with return_state=True, or None for zeros.")
-        return initial_state
+        return tuple(states) if self._has_cell_state else states[0]
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A fresh lazy layer learns its input size from the checkpoint, so loading needs no dummy batch.
@@ -179,7 +180,7 @@ class SimpleRNN(_Recurrent):
         super().__init__(units, num_layers, bidirectional, dropout, return_sequences, return_state, name)
         if activation not in ("tanh", "relu"):
             raise ConfigError("Invalid value received for argument `activation` of SimpleRNN.", expected='"tanh" or "relu"',
-                              received=f"activation={activation!r}", fix='Pass activation="tanh" (torch.nn.RNN offers only these two).')
+                              received=f"activation={activation!r}", fix='Pass activation="tanh" (torch.nn.RNN has only these two).')
         self.activation = activation
 
     def _torch_kwargs(self) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ConfigError, ShapeError
+from ..errors import ConfigError, DataError, ShapeError
 
 
 def check_image_input(model_name: str, x: torch.Tensor, in_channels: int, min_size: int = 1) -> None:
@@ -40,3 +40,26 @@ def check_positive(model_name: str, **values) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"Invalid value received for argument `{name}` of model '{model_name}'.",
                               expected="a positive integer", received=f"{name}={value!r}", fix="Pass a positive integer.")
+
+
+def check_token_input(model_name: str, ids: torch.Tensor, vocab_size: int, label: str = "token ids") -> None:
+    """Raise a ShapeError unless `ids` is (batch, seq) integer ids, a DataError for ids outside the vocabulary.
+
+    Example:
+        >>> check_token_input("lstm_classifier", torch.zeros(2, 5, dtype=torch.long), 100)
+        >>> check_token_input("seq2seq_gru", torch.tensor([[4, 12]]), vocab_size=10, label="source ids")
+        Traceback (most recent call last):
+        ...
+        tujie.errors.DataError: Model 'seq2seq_gru' received source ids outside its vocabulary. Expected: ids in [0, 10) (vocab_size=10). ...
+    """
+    if ids.ndim != 2 or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        fix = ("Pass the ids themselves: this model embeds them." if ids.ndim == 3 and ids.is_floating_point() else
+               "Add the batch dimension: tokens.unsqueeze(0)." if ids.ndim == 1 else
+               "Convert the ids with tokens.long()." if ids.ndim == 2 else "Pass a (batch, seq) tensor of token ids.")
+        raise ShapeError(f"Model '{model_name}' received {label} of the wrong shape or type.",
+                         expected="integer ids of shape (batch, seq)",
+                         received=f"input of shape {tuple(ids.shape)} and dtype {ids.dtype}", fix=fix)
+    if ids.numel() and ids.device.type != "meta" and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise DataError(f"Model '{model_name}' received {label} outside its vocabulary.",
+                        expected=f"ids in [0, {vocab_size}) (vocab_size={vocab_size})", received=f"ids from {int(ids.min())} to {int(ids.max())}",
+                        fix="Build the model with a larger vocab_size, or map unknown words to an <unk> id.")

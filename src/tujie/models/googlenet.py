@@ -8,11 +8,13 @@ pools round up, as in the paper's Caffe model, so a 224×224 input gives the tab
 
 Parameter count, and how it differs from torchvision's `googlenet` (6,624,904): the paper's
 Table 1 lists each layer's weights in units of 1024 (the 1024→1000 classifier is "1000K");
-they sum to 6,797.7K = 6,960,845 weights. This implementation has 6,998,552 parameters: the
-table's weights, plus biases, plus 6.7K for the first convolution, which Table 1 prints as 2.7K
-where 7·7·3·64 = 9,408 = 9.2K. torchvision's model is smaller because its "5×5" branches use
-3×3 kernels (a known slip kept for its pretrained weights; 380,928 weights fewer) and
-BatchNorm instead of LRN and biases. `batch_norm=True` gives that BN form, with the paper's 5×5.
+they sum to 6,797.7K = 6,960,845 weights, the registered paper count. This implementation has
+6,998,552 parameters (+0.5%): the biases, the first convolution (7·7·3·64 = 9,408 weights,
+printed as 2.7K) and two rows of the table that disagree with their own filter counts (4c, 5a).
+torchvision's model is smaller because its "5×5" branches use 3×3 kernels (a known slip kept
+for its pretrained weights, pytorch/vision#906: 380,928 weights fewer) and BatchNorm instead of
+LRN and biases; `batch_norm=True` gives that BatchNorm form with the paper's 5×5 kernels
+(7,005,832 parameters).
 """
 
 from __future__ import annotations

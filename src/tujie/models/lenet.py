@@ -28,7 +28,8 @@ _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 
 def _choice(model_name: str, argument: str, value, choices: dict):
     if value not in choices:
-        raise ConfigError(f"Invalid value received for argument `{argument}` of model '{model_name}'. {closest(str(value), choices)}",
+        hint = closest(str(value), choices)
+        raise ConfigError(f"Invalid value received for argument `{argument}` of model '{model_name}'. {hint}",
                           expected=f"one of {', '.join(map(repr, choices))}", received=f"{argument}={value!r}",
                           fix=f"Pass {argument}={next(iter(choices))!r}.")
     return choices[value]

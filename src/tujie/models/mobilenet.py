@@ -33,7 +33,7 @@ def _check_width(model_name: str, argument: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ConfigError(f"Invalid value received for argument `{argument}` of model '{model_name}'.",
                           expected="a positive number (1.0 is the paper's network; 0.5 halves every layer)",
-                          received=f"{argument}={value!r}", fix=f"Pass {argument}=1.0, 0.75, 0.5 or 0.25.")
+                          received=f"{argument}={value!r}", fix=f"Pass a positive {argument}, e.g. {argument}=1.0 or 0.5.")
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:

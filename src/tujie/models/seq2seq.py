@@ -21,9 +21,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import ConfigError, ShapeError
 from ..layers import AdditiveAttention, DotAttention
-from ._common import check_positive
+from ._common import check_positive, check_token_input
 from ._registry import register_model
 
 ATTENTIONS = (None, "bahdanau", "luong")
@@ -34,26 +34,6 @@ def check_dropout(model_name: str, dropout) -> None:
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ConfigError(f"Invalid value received for argument `dropout` of model '{model_name}'.", expected="0 <= dropout < 1",
                           received=f"dropout={dropout!r}", fix="Pass a fraction such as dropout=0.1.")
-
-
-def check_token_input(model_name: str, ids: torch.Tensor, vocab_size: int, label: str = "token ids") -> None:
-    """Raise a ShapeError unless `ids` is an integer (batch, seq) tensor, a DataError for ids outside [0, vocab_size).
-
-    Example:
-        >>> check_token_input("seq2seq_gru", torch.tensor([[4, 5, 0]]), vocab_size=10)
-        >>> check_token_input("seq2seq_gru", torch.tensor([[4, 12]]), vocab_size=10, label="source ids")
-        Traceback (most recent call last):
-        ...
-        tujie.errors.DataError: Model 'seq2seq_gru' received source ids outside its vocabulary. Expected: ids in [0, 10). ...
-    """
-    if ids.ndim != 2 or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-        raise ShapeError(f"Model '{model_name}' received {label} of the wrong shape or type.", expected="integer ids (batch, seq)",
-                         received=f"{ids.dtype} input of shape {tuple(ids.shape)}",
-                         fix="Tokenize the text to ids and batch them (pad with pad_id); add a batch dimension with ids[None].")
-    if ids.numel() and ids.device.type != "meta" and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise DataError(f"Model '{model_name}' received {label} outside its vocabulary.", expected=f"ids in [0, {vocab_size})",
-                         received=f"ids from {int(ids.min())} to {int(ids.max())}",
-                         fix=f"Build the model with a vocabulary size above {int(ids.max())}, or map unknown words to an <unk> id.")
 
 
 @contextlib.contextmanager

@@ -13,37 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import layers as L
-from ..errors import ConfigError, DataError, ShapeError
-from ._common import check_positive
+from ..errors import ConfigError, ShapeError
+from ._common import check_positive, check_token_input
 from ._registry import register_model
 from .sequential import Model
 
 _EXAMPLE = {"example_input": lambda b: torch.randint(1, 100, (b, 12)), "output_shape": (2,)}
 _SMALL = {"vocab_size": 100, "embed_dim": 8, "hidden": 8}
-
-
-def check_token_input(model_name: str, tokens: torch.Tensor, vocab_size: int) -> None:
-    """Raise a ShapeError unless `tokens` is (batch, seq) integer ids, a DataError for ids outside the vocabulary.
-
-    Example:
-        >>> check_token_input("lstm_classifier", torch.zeros(2, 5, dtype=torch.long), 100)
-        >>> check_token_input("lstm_classifier", torch.zeros(2, 5, 8), 100)
-        Traceback (most recent call last):
-        ...
-        tujie.errors.ShapeError: Model 'lstm_classifier' received an input of the wrong shape. Expected: token ids of shape (batch, seq), an integer dtype. Received: input of shape (2, 5, 8) and dtype torch.float32. Fix: ...
-    """
-    if tokens.ndim != 2 or tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
-        fix = ("Pass the ids themselves: this model embeds them." if tokens.ndim == 3 and tokens.is_floating_point() else
-               "Add the batch dimension: tokens.unsqueeze(0)." if tokens.ndim == 1 else
-               "Convert the ids with tokens.long()." if tokens.ndim == 2 else "Pass a (batch, seq) tensor of token ids.")
-        raise ShapeError(f"Model '{model_name}' received an input of the wrong shape.",
-                         expected="token ids of shape (batch, seq), an integer dtype",
-                         received=f"input of shape {tuple(tokens.shape)} and dtype {tokens.dtype}", fix=fix)
-    if tokens.numel() and tokens.device.type != "meta" and (tokens.min() < 0 or tokens.max() >= vocab_size):
-        raise DataError(f"Model '{model_name}' received token ids outside its vocabulary.",
-                        expected=f"0 <= id < vocab_size={vocab_size}",
-                        received=f"ids from {int(tokens.min())} to {int(tokens.max())}",
-                        fix="Build the model with a larger vocab_size, or map unknown words to an <unk> id.")
 
 
 def _check_vocab_size(model_name: str, vocab_size) -> None:

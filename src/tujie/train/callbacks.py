@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from .._io import append_jsonl, write_text
 from ..errors import ConfigError

@@ -33,7 +33,7 @@ def summarize(model: nn.Module, input_shape=None, *, example=None, device=None, 
                           fix="Call summary(input_shape=...), or fit/call the model once so it knows its input.")
     device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
     rows, hooks = [], []
-    leaves = [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children()) and name]
+    leaves = _rows(model)
 
     def record(name):
         def hook(module, inputs, output):
@@ -42,8 +42,8 @@ def summarize(model: nn.Module, input_shape=None, *, example=None, device=None, 
             own = getattr(module, "name", None)  # tujie layers carry Keras-style names (dense_1)
             rows.append({"name": own if isinstance(own, str) else name,
                          "type": type(module).__name__, "output_shape": shape,
-                         "params": sum(p.numel() for p in module.parameters(recurse=False)),
-                         "trainable": any(p.requires_grad for p in module.parameters(recurse=False))})
+                         "params": sum(p.numel() for p in module.parameters()),
+                         "trainable": any(p.requires_grad for p in module.parameters())})
         return hook
 
     for name, module in leaves:
@@ -84,3 +84,19 @@ def format_summary(info: dict) -> str:
     lines += [rule, f"Total params: {info['total_params']:,}", f"Trainable params: {info['trainable_params']:,}",
               f"Non-trainable params: {info['total_params'] - info['trainable_params']:,}", rule]
     return "\n".join(lines)
+
+
+def _rows(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules that get a row: leaves, and tujie layers as a whole (their insides, e.g. a PyG conv, stay hidden)."""
+    from ..layers import Layer
+
+    rows, hidden = [], ()
+    for name, module in model.named_modules():
+        if not name or (hidden and name.startswith(hidden)):
+            continue
+        if isinstance(module, Layer):
+            rows.append((name, module))
+            hidden = (*hidden, name + ".")
+        elif not any(True for _ in module.children()):
+            rows.append((name, module))
+    return rows
