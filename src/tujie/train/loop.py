@@ -102,9 +102,10 @@ class Learner:
         """Train for `epochs` epochs (epoch numbers `initial_epoch + 1 .. epochs`).
 
         Args:
-            x: training data: a `(x, y)` tuple of arrays/tensors, `x` with `y` given, an `ArrayDataset`,
-                a dataset bundle from `tj.datasets.load` (its validation split is used), a torch
-                `Dataset` or a `DataLoader`.
+            x: training data: a `(x, y)` tuple of arrays/tensors (`(x1, x2, ..., y)` for a model with
+                several inputs), `x` with `y` given, an `ArrayDataset`, a dataset bundle from
+                `tj.datasets.load` (its validation split is used), a torch `Dataset` or a `DataLoader`;
+                inputs alone for a model that brings its own `train_step` (GAN, VAE).
             validation_data: the same kinds; evaluated after every epoch (metrics prefixed `val_`).
             validation_split: hold out this fraction of in-memory training data (seeded) instead.
             verbose: 0 silent, 1 progress bar (a line per epoch when not on a terminal), 2 a line per epoch.
