@@ -332,8 +332,10 @@ def prediction_grid(images, probs, labels, classes: list[str] | None = None,
             for spine in ax_image.spines.values():
                 spine.set_visible(False)
             true_name = names[true] if 0 <= true < k else str(true)
-            ax_image.set_xlabel(f"{names[predicted]} {100 * probs[n, predicted]:.0f}% ({true_name})",
-                                color=color, fontsize=9, fontweight="bold")
+            caption = f"{names[predicted]} {100 * probs[n, predicted]:.0f}% ({true_name})"
+            if len(caption) > 18:  # long class names (CIFAR's "automobile") would run under the next chart
+                caption = caption.replace(" (", "\n(", 1)
+            ax_image.set_xlabel(caption, color=color, fontsize=9, fontweight="bold")
 
             ax_bars = fig.add_subplot(grid[row, 2 * column + 1])
             bars = ax_bars.bar(range(k), probs[n], color=NEUTRAL_COLOR, width=0.75)
