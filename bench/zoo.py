@@ -20,10 +20,13 @@ import torch.nn.functional as F
 
 import tujie as tj
 from tujie.models import spec
+from tujie.train.loop import needs_build
 
 
 def vision_models() -> list[str]:
-    return [n for n in tj.models.list() if isinstance(spec(n).example_input, tuple) and len(spec(n).example_input) == 3]
+    """Image classifiers: an image example input and a `num_classes` argument (not autoencoders or GANs)."""
+    return [n for n in tj.models.list() if isinstance(spec(n).example_input, tuple) and len(spec(n).example_input) == 3
+            and "num_classes" in inspect.signature(spec(n).builder).parameters]
 
 
 def build(name: str, size: int):
@@ -77,13 +80,18 @@ def main():
         torch.manual_seed(0)
         model = build(name, size).train()
         x = torch.randn(args.batch, channels, size, size)
+        if needs_build(model):  # lazy Keras-style layers (mlp) take their sizes from a first batch
+            model(x[:2])
         y = torch.randint(0, 10, (args.batch,))
         nchw = throughput(model, x, y, args.steps, channels_last=False)
         nhwc = throughput(model, x, y, args.steps, channels_last=True)
         row = (f"{name:<20}{f'{channels}x{size}x{size}':>12}{sum(p.numel() for p in model.parameters()):>12,}"
                f"{nchw:>10.0f}{nhwc:>10.0f}{nhwc / nchw:>11.2f}")
         if args.compile:
-            compiled = torch.compile(build(name, size).train())
+            fresh = build(name, size).train()
+            if needs_build(fresh):
+                fresh(x[:2])
+            compiled = torch.compile(fresh)
             row += f"{throughput(compiled, x, y, args.steps, channels_last=nhwc > nchw):>10.0f}"
         if args.bf16:
             row += f"{throughput(model, x, y, args.steps, channels_last=nhwc > nchw, bf16=True):>10.0f}"
