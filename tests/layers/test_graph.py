@@ -110,16 +110,7 @@ def test_graph_argument_errors():
         GATConv(4, dropout=1.0)
 
 
-@pytest.fixture
-def one_thread():
-    """A 34-node graph is too small for intra-op threads: on a busy 2-core machine they made this test 25x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_gcn_model_trains_on_karate_club_to_over_90_percent(karate, one_thread):
+def test_gcn_model_trains_on_karate_club_to_over_90_percent(karate):
     torch.manual_seed(0)
     model = tj.models.create("gcn", in_features=34, num_classes=4)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)  # the paper's settings

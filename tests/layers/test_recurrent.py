@@ -15,15 +15,6 @@ LAYERS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny recurrent kernels are fastest on one thread, and far slower when threads compete on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _padded_batch(lengths, features=3, steps=6, pad_value=1e3):
     x = torch.randn(len(lengths), steps, features, dtype=torch.float64)
     for i, n in enumerate(lengths):

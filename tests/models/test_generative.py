@@ -16,15 +16,6 @@ from tujie.models.autoencoder import VAE, Autoencoder, ConvAutoencoder
 from tujie.models.gan import GAN, DCGANDiscriminator, DCGANGenerator, Discriminator, Generator
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: thread start-up costs more than it saves, and a busy machine makes it much worse."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def blobs(n=256, size=28, seed=0):
     """MNIST-like images in [0, 1]: one or two Gaussian blobs of random place and width on black, (n, 1, size, size)."""
     g = torch.Generator().manual_seed(seed)

@@ -11,15 +11,6 @@ from tujie.models import ncf as ncf_module
 from tujie.models.ncf import GMF, NCFMLP, NeuMF
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: thread start-up costs more than it saves, and a busy machine makes it much worse."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def interactions(num_users=20, num_items=30, seed=0):
     """All (user, item) pairs (N, 2) and 0/1 labels (N,): users and items fall in two taste groups; same group = 1."""
     g = torch.Generator().manual_seed(seed)

@@ -15,15 +15,6 @@ TEXT_MODELS = ["rnn_classifier", "lstm_classifier", "gru_classifier", "bilstm_cl
 TARGET, VOCAB, STEPS = 7, 20, 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny recurrent kernels are fastest on one thread, and far slower when threads compete on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _small(name, **kwargs):
     sizes = {"filters": 16} if name == "textcnn" else {"hidden": 32}
     return tj.models.create(name, vocab_size=VOCAB, embed_dim=16, **sizes, **kwargs)

@@ -63,3 +63,32 @@ def check_token_input(model_name: str, ids: torch.Tensor, vocab_size: int, label
         raise DataError(f"Model '{model_name}' received {label} outside its vocabulary.",
                         expected=f"ids in [0, {vocab_size}) (vocab_size={vocab_size})", received=f"ids from {int(ids.min())} to {int(ids.max())}",
                         fix="Build the model with a larger vocab_size, or map unknown words to an <unk> id.")
+
+
+def check_exact_image(model_name: str, x: torch.Tensor, image_shape: tuple, arg: str = "image_shape") -> None:
+    """Raise a ShapeError unless x is (batch, *image_shape): for models whose dense layers fix the image size.
+
+    Example:
+        >>> check_exact_image("vae", torch.zeros(2, 1, 28, 28), (1, 28, 28))
+    """
+    if x.ndim == 4 and tuple(x.shape[1:]) == tuple(image_shape):
+        return
+    raise ShapeError(f"Model '{model_name}' received an input of the wrong shape.",
+                     expected=f"(batch, {', '.join(map(str, image_shape))})", received=f"input of shape {tuple(x.shape)}",
+                     fix=("Add the channel dimension (x.unsqueeze(1) for grayscale)." if x.ndim == 3
+                          else f"Resize the images, or build the model with {arg}={tuple(x.shape[1:])}."))
+
+
+def image_shape_argument(model_name: str, value, arg: str = "image_shape") -> tuple[int, int, int]:
+    """Check a (channels, height, width) constructor argument and return it as a tuple.
+
+    Example:
+        >>> image_shape_argument("gan_generator", [1, 28, 28])
+        (1, 28, 28)
+    """
+    if not (isinstance(value, (tuple, list)) and len(value) == 3):
+        raise ConfigError(f"Invalid value received for argument `{arg}` of model '{model_name}'.",
+                          expected="(channels, height, width)", received=f"{arg}={value!r}",
+                          fix=f"Pass {arg}=(1, 28, 28), for example.")
+    check_positive(model_name, channels=value[0], height=value[1], width=value[2])
+    return tuple(value)

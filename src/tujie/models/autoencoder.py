@@ -28,27 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, DataError, ShapeError
-from ._common import check_image_input, check_positive
+from ._common import check_exact_image, check_image_input, check_positive, image_shape_argument
 from ._registry import register_model
-
-
-def _check_image(model_name: str, x: torch.Tensor, image_shape: tuple) -> None:
-    """Raise a ShapeError unless x is (batch, *image_shape): a dense layer fixes the image size."""
-    if x.ndim == 4 and tuple(x.shape[1:]) == tuple(image_shape):
-        return
-    raise ShapeError(f"Model '{model_name}' received an input of the wrong shape.",
-                     expected=f"(batch, {', '.join(map(str, image_shape))})", received=f"input of shape {tuple(x.shape)}",
-                     fix=("Add the channel dimension (x.unsqueeze(1) for grayscale)." if x.ndim == 3
-                          else f"Resize the images, or build the model with input_shape={tuple(x.shape[1:])}."))
-
-
-def _check_input_shape(model_name: str, input_shape) -> tuple[int, int, int]:
-    if not (isinstance(input_shape, (tuple, list)) and len(input_shape) == 3):
-        raise ConfigError(f"Invalid value received for argument `input_shape` of model '{model_name}'.",
-                          expected="(channels, height, width)", received=f"input_shape={input_shape!r}",
-                          fix="Pass input_shape=(1, 28, 28), for example.")
-    check_positive(model_name, channels=input_shape[0], height=input_shape[1], width=input_shape[2])
-    return tuple(input_shape)
 
 
 def _dense_stack(sizes) -> list[nn.Module]:
@@ -84,14 +65,14 @@ class Autoencoder(nn.Module):
 
     def __init__(self, input_shape=(1, 28, 28), hidden=(128, 64), code_size: int = 32):
         super().__init__()
-        self.input_shape = _check_input_shape("autoencoder", input_shape)
+        self.input_shape = image_shape_argument("autoencoder", input_shape, "input_shape")
         check_positive("autoencoder", code_size=code_size, **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
         sizes = [math.prod(self.input_shape), *hidden, code_size]  # 784 → 128 → 64 → 32
         self.encoder = nn.Sequential(nn.Flatten(), *_dense_stack(sizes))
         self.decoder = nn.Sequential(*_dense_stack(sizes[::-1]), nn.Sigmoid())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image("autoencoder", x, self.input_shape)  # (batch, C, H, W)
+        check_exact_image("autoencoder", x, self.input_shape, "input_shape")  # (batch, C, H, W)
         return self.encoder(x)  # (batch, code_size)
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
@@ -200,7 +181,7 @@ class VAE(nn.Module):
     def __init__(self, input_shape=(1, 28, 28), hidden=(400,), latent_dim: int = 20, reconstruction: str = "bce",
                  beta: float = 1.0):
         super().__init__()
-        self.input_shape = _check_input_shape("vae", input_shape)
+        self.input_shape = image_shape_argument("vae", input_shape, "input_shape")
         check_positive("vae", latent_dim=latent_dim, **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
         if reconstruction not in ("bce", "mse"):
             raise ConfigError("Invalid value received for argument `reconstruction` of model 'vae'.", expected='"bce" or "mse"',
@@ -213,7 +194,7 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """mu and logvar of q(z|x), each (batch, latent_dim)."""
-        _check_image("vae", x, self.input_shape)  # (batch, C, H, W)
+        check_exact_image("vae", x, self.input_shape, "input_shape")  # (batch, C, H, W)
         h = self.encoder(x)  # (batch, hidden[-1])
         return self.to_mu(h), self.to_logvar(h)
 

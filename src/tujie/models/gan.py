@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
-from ._common import check_positive
+from ._common import check_exact_image, check_positive, image_shape_argument
 from ._registry import register_model
 
 
@@ -45,25 +45,6 @@ def _check_latent(model_name: str, z: torch.Tensor, latent_dim: int) -> torch.Te
     raise ShapeError(f"Model '{model_name}' received a latent code of the wrong shape.",
                      expected=f"a float tensor (batch, {latent_dim})", received=f"{z.dtype} input of shape {tuple(z.shape)}",
                      fix=f"Pass torch.randn(batch, {latent_dim}), or build the model with latent_dim={z.shape[-1] if z.ndim else z.numel()}.")
-
-
-def _check_image(model_name: str, x: torch.Tensor, image_shape: tuple) -> None:
-    """Raise a ShapeError unless x is (batch, *image_shape): dense and DCGAN layers fix the image size."""
-    if x.ndim == 4 and tuple(x.shape[1:]) == tuple(image_shape):
-        return
-    raise ShapeError(f"Model '{model_name}' received an input of the wrong shape.",
-                     expected=f"(batch, {', '.join(map(str, image_shape))})", received=f"input of shape {tuple(x.shape)}",
-                     fix=("Add the channel dimension (x.unsqueeze(1) for grayscale)." if x.ndim == 3
-                          else f"Resize the images, or build the model with image_shape={tuple(x.shape[1:])}."))
-
-
-def _check_image_shape(model_name: str, image_shape) -> tuple[int, int, int]:
-    if not (isinstance(image_shape, (tuple, list)) and len(image_shape) == 3):
-        raise ConfigError(f"Invalid value received for argument `image_shape` of model '{model_name}'.",
-                          expected="(channels, height, width)", received=f"image_shape={image_shape!r}",
-                          fix="Pass image_shape=(1, 28, 28), for example.")
-    check_positive(model_name, channels=image_shape[0], height=image_shape[1], width=image_shape[2])
-    return tuple(image_shape)
 
 
 def _check_image_size(model_name: str, image_size) -> None:
@@ -94,7 +75,7 @@ class Generator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, image_shape=(1, 28, 28), hidden=(256, 512, 1024)):
         super().__init__()
-        self.latent_dim, self.image_shape = latent_dim, _check_image_shape("gan_generator", image_shape)
+        self.latent_dim, self.image_shape = latent_dim, image_shape_argument("gan_generator", image_shape)
         check_positive("gan_generator", latent_dim=latent_dim, **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
         stack, width = [], latent_dim
         for units in hidden:
@@ -128,7 +109,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, image_shape=(1, 28, 28), hidden=(512, 256), dropout: float = 0.0):
         super().__init__()
-        self.image_shape = _check_image_shape("gan_discriminator", image_shape)
+        self.image_shape = image_shape_argument("gan_discriminator", image_shape)
         check_positive("gan_discriminator", **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
         stack, width = [nn.Flatten()], math.prod(self.image_shape)
         for units in hidden:
@@ -140,7 +121,7 @@ class Discriminator(nn.Module):
         self.net = nn.Sequential(*stack)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image("gan_discriminator", x, self.image_shape)  # (batch, C, H, W)
+        check_exact_image("gan_discriminator", x, self.image_shape)  # (batch, C, H, W)
         return self.net(x)  # (batch, 1)
 
 
@@ -235,7 +216,7 @@ class DCGANDiscriminator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image("dcgan_discriminator", x, self.image_shape)  # (batch, C, size, size)
+        check_exact_image("dcgan_discriminator", x, self.image_shape)  # (batch, C, size, size)
         return self.net(x)  # (batch, 1)
 
 
