@@ -305,8 +305,11 @@ class ProgressBar(EpochLines):
             self.next_draw = time.perf_counter() + self.refresh_s
 
     def on_epoch_end(self, learner, epoch, logs):
-        self.progress.update(self.task, completed=learner.steps_per_epoch, metrics=_format(_shown(logs)))
+        # the bar keeps the train figures (it must fit a narrow terminal); the full line goes above it
+        train = {k: v for k, v in _shown(logs).items() if not k.startswith("val_")}
+        self.progress.update(self.task, completed=learner.steps_per_epoch, metrics=_format(train))
         self.progress.refresh()
+        self.progress.console.print(f"  {_format(_shown(logs))}", highlight=False, soft_wrap=True)
 
     def on_fit_end(self, learner):
         self.progress.stop()
