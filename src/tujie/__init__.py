@@ -34,6 +34,9 @@ _EXPORTS = {
     "save_weights": "tujie.train.checkpoint",
     "load_weights": "tujie.train.checkpoint",
     "build_report": "tujie.report",
+    "cross_validate": "tujie.train.cross_validation",
+    "Ensemble": "tujie.train.ensemble",
+    "bagging": "tujie.train.ensemble",
     "run": "tujie.runner",
     "TujieError": "tujie.errors",
 }
