@@ -114,3 +114,29 @@ def as_tensor(a, name: str = "x") -> torch.Tensor:
         raise DataError(f"`{name}` is a scalar.", expected="an array with one row per sample",
                         received=f"{name}={t.item()!r}", fix=f"Pass {name} with shape (num_samples, ...).")
     return t
+
+
+def labelled_tensors(data, purpose: str, call: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(x, y)` tensors from an `(x, y)` tuple or an ArrayDataset; a DataError when there are no targets.
+
+    Args:
+        purpose: what needs the labels, for the message ("Cross-validation").
+        call: the call to show in the fix ("cross_validate(build_learner, (x, y))").
+
+    Example:
+        >>> x, y = labelled_tensors((torch.zeros(4, 2), torch.arange(4)), "Bagging", "bagging(build, (x, y))")
+        >>> x.shape, y.tolist()
+        (torch.Size([4, 2]), [0, 1, 2, 3])
+    """
+    if isinstance(data, ArrayDataset):
+        x, y = data.x, data.y
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    else:
+        x, y = data, None
+    if y is None:
+        raise DataError(f"{purpose} data has no targets.", expected="an (x, y) tuple or an ArrayDataset with y",
+                        received=f"a {type(data).__name__}" + (" without y" if isinstance(data, ArrayDataset) else ""),
+                        fix=f"Pass {call}.")
+    dataset = ArrayDataset(x, y)  # converts arrays and checks that x and y are aligned
+    return dataset.x, dataset.y

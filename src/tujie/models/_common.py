@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from ..errors import ConfigError, DataError, ShapeError
 
@@ -92,3 +93,25 @@ def image_shape_argument(model_name: str, value, arg: str = "image_shape") -> tu
                           fix=f"Pass {arg}=(1, 28, 28), for example.")
     check_positive(model_name, channels=value[0], height=value[1], width=value[2])
     return tuple(value)
+
+
+def kaiming_init(model: nn.Module, linear_std: float | None = 0.01) -> None:
+    """He et al. 2015 initialisation for ReLU CNNs: convolutions kaiming-normal (fan_out), biases zero,
+    batch norms identity, linear layers normal(0, linear_std) (left at torch's default when None).
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+        >>> kaiming_init(net); net[1].weight.unique().tolist()
+        [1.0]
+    """
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear_std is not None:
+            nn.init.normal_(m.weight, 0, linear_std)
+            nn.init.zeros_(m.bias)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ._common import check_image_input, check_positive
+from ._common import check_image_input, check_positive, kaiming_init
 from ._registry import register_model
 
 
@@ -89,18 +89,6 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_residual else self.conv(x)  # (B, C_out, H/s, W/s)
 
 
-def _init_weights(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
-
-
 class MobileNetV1(nn.Module):
     """MobileNet v1: 3×3/2 convolution, 13 depthwise separable blocks, global average pool, linear.
 
@@ -132,7 +120,7 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)                                      # (B, 1024, 7, 7)
         self.avgpool = nn.AdaptiveAvgPool2d(1)                                      # (B, 1024, 1, 1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, num_classes))  # (B, num_classes)
-        _init_weights(self)
+        kaiming_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_input(self.model_name, x, self.in_channels)
@@ -175,7 +163,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)                                      # (B, 1280, 1, 1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(last, num_classes))  # (B, num_classes)
-        _init_weights(self)
+        kaiming_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_input(self.model_name, x, self.in_channels)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import check_image_input, check_positive
+from ._common import check_image_input, check_positive, kaiming_init
 from ._registry import register_model
 
 # Table 1 of the paper: output channels of each 3×3 convolution, "M" a 2×2 max pool
@@ -69,20 +69,7 @@ class VGG(nn.Module):
                 nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),              # (B, 4096)
                 nn.Linear(4096, num_classes),                                                    # (B, num_classes)
             )
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        kaiming_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_image_input(self.model_name, x, self.in_channels, self.min_size)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data.arrays import ArrayDataset
+from ..data.arrays import labelled_tensors
 from ..errors import ConfigError, DataError
 
 __all__ = ["cross_validate", "CVResult"]
@@ -137,7 +137,7 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
     """
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    x, y = _labelled(data)
+    x, y = labelled_tensors(data, "Cross-validation", "cross_validate(build_learner, (x, y))")
     if not isinstance(k, int) or isinstance(k, bool) or k < 2:
         raise ConfigError("Invalid value received for `k`.", expected="an integer >= 2 (number of folds)",
                           received=f"k={k!r}", fix="Pass k=5, for example.")
@@ -181,21 +181,6 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
                   flush=True)
     return CVResult(folds, fold_sizes=[(len(tr), len(te)) for tr, te in splits])
 
-
-def _labelled(data) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(x, y)` tensors from a tuple or ArrayDataset; raise at the boundary when there are no labels."""
-    if isinstance(data, ArrayDataset):
-        x, y = data.x, data.y
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = data
-    else:
-        x, y = data, None
-    if y is None:
-        raise DataError("Cross-validation data has no targets.", expected="an (x, y) tuple or an ArrayDataset with y",
-                        received=f"a {type(data).__name__}" + (" without y" if isinstance(data, ArrayDataset) else ""),
-                        fix="Pass cross_validate(build_learner, (x, y)).")
-    dataset = ArrayDataset(x, y)  # converts arrays and checks that x and y are aligned
-    return dataset.x, dataset.y
 
 
 def _init_worker() -> None:

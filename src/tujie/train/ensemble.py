@@ -26,8 +26,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data.arrays import ArrayDataset
-from ..errors import ConfigError, DataError
+from ..data.arrays import ArrayDataset, labelled_tensors
+from ..errors import ConfigError
 
 __all__ = ["Ensemble", "bagging"]
 
@@ -141,16 +141,7 @@ def bagging(build_learner, data, *, n_members: int = 5, epochs: int = 10, batch_
     if not isinstance(n_members, int) or n_members < 1:
         raise ConfigError("Invalid value received for `n_members`.", expected="an integer >= 1",
                           received=f"n_members={n_members!r}", fix="Pass n_members=5, for example.")
-    if isinstance(data, ArrayDataset):
-        x, y = data.x, data.y
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = data
-    else:
-        x, y = data, None
-    if y is None:
-        raise DataError("Bagging data has no targets.", expected="an (x, y) tuple or an ArrayDataset with y",
-                        received=f"a {type(data).__name__}", fix="Pass bagging(build_learner, (x, y)).")
-    dataset = ArrayDataset(x, y)
+    dataset = ArrayDataset(*labelled_tensors(data, "Bagging", "bagging(build_learner, (x, y))"))
     n = len(dataset)
     # one seed per member, drawn from `seed`: bagging(seed=0) and bagging(seed=1) share no member
     member_seeds = torch.randint(0, 2**31 - 1, (n_members,), generator=torch.Generator().manual_seed(seed)).tolist()
