@@ -11,10 +11,17 @@ from tujie.runner import resolve_config
 def test_recipe_is_valid_and_states_its_source(name):
     config = resolve_config(name)
     assert config.recipe == name and config.description
-    assert config.expected is not None and config.expected.source and config.expected.metric.startswith("test_")
+    # the summary key the expected value is checked against: test_* for a trained model or an
+    # ensemble, cv_* for a cross-validation's means, lab_* for the overfitting lab's gap figures
+    prefix = {"train": "test_", "ensemble": "test_", "cross_validation": "cv_", "overfitting_lab": "lab_"}[config.kind]
+    assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     assert config.data.name.replace("_", "-") in [d.replace("_", "-") for d in tj.datasets.list()]
     if config.data.augment:
-        from tujie.data.augment import build_augmentation
+        from tujie.runner import build_batch_transforms
 
-        assert build_augmentation(config.data.augment) is not None
+        assert build_batch_transforms(config.data.augment, num_classes=10) != (None, None)
+    for variant in (config.lab.variants if config.lab else ()):  # every lab variant is itself a valid config
+        from tujie import config as cfg
+
+        cfg.validate(cfg.apply_overrides(config.model_dump(mode="json"), variant.set))

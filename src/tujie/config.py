@@ -30,7 +30,8 @@ class DataConfig(_Strict):
     normalize: Literal["unit", "standard"] | None = "unit"
     limit: int | None = Field(None, gt=0, description="keep only the first N train/test samples (smoke runs)")
     data_dir: str | None = None
-    augment: list[str | dict] = Field([], description="kornia batch augmentations, e.g. [horizontal_flip, {random_crop: {size: 32, padding: 4}}]")
+    augment: list[str | dict] = Field([], description="batch augmentations, e.g. [horizontal_flip, {random_crop: {size: 32, padding: 4}}]: "
+                                      "kornia image transforms, mixup/cutmix, token_dropout/token_swap for text")
 
 
 class ModelConfig(BaseModel):
@@ -68,6 +69,49 @@ class TrainConfig(_Strict):
     metrics: list[str] = ["accuracy"]
     monitor: str = Field("val_loss", description="metric that picks best.safetensors")
     early_stopping: EarlyStoppingConfig | None = None
+    l1: float = Field(0.0, ge=0.0, description="L1 penalty l1 * sum|w| on weight matrices and kernels")
+    l2: float = Field(0.0, ge=0.0, description="L2 penalty l2 * sum w^2 (decoupled decay: optimizer adamw + weight_decay)")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    max_norm: float | None = Field(None, gt=0.0, description="max L2 norm of each unit's incoming weights")
+    clip_grad_norm: float | None = Field(None, gt=0.0)
+    clip_grad_value: float | None = Field(None, gt=0.0)
+    accumulate: int = Field(1, ge=1, description="batches per optimizer step (gradient accumulation)")
+    precision: Literal["32", "bf16", "fp16"] = "32"
+    ema: float | None = Field(None, gt=0.0, lt=1.0, description="decay of an EMA of the weights, e.g. 0.999")
+    track_grad_norm: bool = Field(False, description="log the global gradient norm per epoch")
+    grad_stats_every: int | None = Field(None, ge=1, description="log per-layer gradient/weight norms every N steps")
+
+
+class ThresholdConfig(_Strict):
+    criterion: Literal["f1", "recall", "precision"] = "f1"
+    target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
+
+
+class EvaluateConfig(_Strict):
+    threshold: ThresholdConfig | None = Field(None, description="binary classifiers: tune the decision threshold on the validation split")
+
+
+class CrossValidationConfig(_Strict):
+    k: int = Field(5, ge=2)
+    stratified: bool = True
+    processes: int = Field(1, ge=1, description="folds run in parallel worker processes")
+
+
+class EnsembleConfig(_Strict):
+    members: int = Field(5, ge=2)
+    method: Literal["average", "vote", "weighted"] = "average"
+    bagging: bool = Field(False, description="train each member on a bootstrap resample")
+
+
+class LabVariant(_Strict):
+    name: str
+    description: str = ""
+    set: list[str] = Field([], description="--set style overrides applied to the recipe for this variant")
+
+
+class LabConfig(_Strict):
+    train_size: int = Field(1000, ge=10, description="training images drawn (seeded) from the training split")
+    variants: list[LabVariant] = Field(min_length=1)
 
 
 class ReportConfig(_Strict):
@@ -79,6 +123,7 @@ class RunConfig(_Strict):
     recipe: str
     description: str = ""
     expected: ExpectedResult | None = None
+    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab"] = "train"
     seed: int = 0
     device: str = "auto"
     output_dir: str = "runs"
@@ -88,6 +133,10 @@ class RunConfig(_Strict):
     optimizer: OptimizerConfig = OptimizerConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    cross_validation: CrossValidationConfig | None = None
+    ensemble: EnsembleConfig | None = None
+    lab: LabConfig | None = None
     report: ReportConfig = ReportConfig()
 
 
@@ -95,7 +144,9 @@ class RunConfig(_Strict):
 ALIASES = {"epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "optimizer.lr",
            "optimizer": "optimizer.name", "loss": "train.loss", "dataset": "data.name", "limit": "data.limit",
            "validation_split": "data.validation_split", "model": "model.name", "scheduler": "scheduler.name",
-           "patience": "train.early_stopping.patience"}
+           "patience": "train.early_stopping.patience", "l1": "train.l1", "l2": "train.l2",
+           "weight_decay": "optimizer.weight_decay", "precision": "train.precision", "ema": "train.ema",
+           "accumulate": "train.accumulate", "clip_grad_norm": "train.clip_grad_norm", "k": "cross_validation.k"}
 OPEN_SECTIONS = ("model", "scheduler")  # sections that take free keys
 
 
@@ -132,7 +183,8 @@ def apply_overrides(config: dict, overrides) -> dict:
                               received=item, fix="Write --set epochs=3.")
         key, raw = item.split("=", 1)
         key = ALIASES.get(key.strip(), key.strip())
-        if key not in keys and key.split(".")[0] not in OPEN_SECTIONS:
+        is_section = any(k.startswith(key + ".") for k in keys)  # a whole section: train.early_stopping={patience: 3}
+        if key not in keys and not is_section and key.split(".")[0] not in OPEN_SECTIONS:
             raise ConfigError(f"Unknown config key {key!r}. {closest(key, keys + list(ALIASES))}",
                               expected=f"one of {', '.join(list(ALIASES) + keys)}", received=item,
                               fix="Use one of the listed keys (model.* and scheduler.* take any argument of the model/scheduler).")

@@ -52,11 +52,18 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     """Train and test a recipe, write its run directory and report; `resume` continues an earlier run."""
     from . import datasets
     from .report import build_report
-    from .train import CSVLogger, EarlyStopping, MetricsLogger, ModelCheckpoint, TensorBoard
+    from .train import CSVLogger, EarlyStopping, GradientStats, LearningRateLogger, MetricsLogger, ModelCheckpoint, TensorBoard
 
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     config = resolve_config(recipe, overrides, resume)
+    if config.kind != "train":  # cross-validation, ensembles and the overfitting lab train several models
+        from . import experiments
+
+        if resume:
+            raise ConfigError(f"A {config.kind.replace('_', ' ')} run cannot be resumed.", expected="--resume with a kind: train run",
+                              received=f"kind={config.kind!r}", fix="Start the run again without --resume.")
+        return experiments.run_experiment(config, verbose=verbose)
     if resume:
         _check_resume(Path(resume), config)
     seed_everything(config.seed)
@@ -72,9 +79,16 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
     checkpoint = ModelCheckpoint(run_dir, monitor=monitor)
-    callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"),
-                  CSVLogger(run_dir / "history.csv"), TensorBoard(run_dir / "tensorboard")]
-    learner = build_learner(config, model, callbacks)
+    callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "history.csv"),
+                  TensorBoard(run_dir / "tensorboard"), LearningRateLogger(run_dir / "schedule.json")]
+    if config.train.grad_stats_every:
+        callbacks.append(GradientStats(run_dir / "grad_stats.jsonl", every=config.train.grad_stats_every))
+    learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
+    if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
+        raise ConfigError("Threshold tuning needs a binary classifier.",
+                          expected="a binary loss (bce_with_logits or bce) with one output per sample",
+                          received=f"evaluate.threshold with loss {config.train.loss!r} ({learner.kind})",
+                          fix="Remove evaluate.threshold, or train a binary classifier with loss: bce_with_logits.")
     if resume:
         steps = -(-len(data.train) // config.train.batch_size)
         learner.load_checkpoint(run_dir / "last.safetensors", (data.train.x[:2], data.train.y[:2]),
@@ -110,25 +124,73 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
 
 
 def build_model(config: cfg.RunConfig, data):
-    """The recipe's model, with `num_classes` taken from the data unless the recipe sets it."""
+    """The recipe's model, with `num_classes` taken from the data unless the recipe sets it.
+
+    Binary tasks trained with a binary loss (bce, bce_with_logits) get one output, not two.
+    """
     from . import models
 
     model_args = {k: v for k, v in config.model.model_dump().items() if k != "name"}
     if data.num_classes is not None:
-        model_args.setdefault("num_classes", data.num_classes)
+        binary_loss = config.train.loss.lower().replace("-", "_") in ("bce", "bce_with_logits", "binary_crossentropy", "hinge")
+        model_args.setdefault("num_classes", 1 if binary_loss and data.num_classes == 2 else data.num_classes)
     return models.create(config.model.name, **model_args)
 
 
-def build_learner(config: cfg.RunConfig, model, callbacks=()):
-    """A Learner with the recipe's loss, optimizer, scheduler, metrics, device and seed."""
-    from .data.augment import build_augmentation
+def build_learner(config: cfg.RunConfig, model, callbacks=(), num_classes: int | None = None):
+    """A Learner with the recipe's loss, optimizer, scheduler, metrics, training options, device and seed."""
     from .train import Learner
 
-    o = config.optimizer
-    return Learner(model, loss=config.train.loss, optimizer=o.name, lr=o.lr, metrics=config.train.metrics,
+    o, t = config.optimizer, config.train
+    augment, mixing = build_batch_transforms(config.data.augment, num_classes)
+    return Learner(model, loss=t.loss, optimizer=o.name, lr=o.lr, metrics=t.metrics,
                    scheduler=config.scheduler.model_dump() if config.scheduler.name else None, device=config.device,
-                   callbacks=callbacks, seed=config.seed, augment=build_augmentation(config.data.augment),
-                   optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay})
+                   callbacks=callbacks, seed=config.seed, augment=augment, mixing=mixing,
+                   optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay},
+                   l1=t.l1, l2=t.l2, label_smoothing=t.label_smoothing, max_norm=t.max_norm, clip_grad_norm=t.clip_grad_norm,
+                   clip_grad_value=t.clip_grad_value, accumulate=t.accumulate, precision=t.precision, ema=t.ema,
+                   track_grad_norm=t.track_grad_norm)
+
+
+MIXING = ("mixup", "cutmix")
+TEXT_AUGMENTATIONS = ("token_dropout", "token_swap")
+
+
+def build_batch_transforms(spec, num_classes: int | None = None):
+    """Split a recipe's `augment` list into `(augment, mixing)` for the Learner.
+
+    Image transforms go to kornia (`build_augmentation`), token dropout/swap to
+    `build_text_augmentation` (both act on the inputs alone); mixup and cutmix, which mix
+    inputs *and* targets, become the Learner's `mixing`.
+    """
+    from .data.augment import NAMES, build_augmentation
+
+    groups: dict[str, list] = {"image": [], "text": [], "mixing": []}
+    for item in spec or ():
+        name = item if isinstance(item, str) else next(iter(item)) if isinstance(item, dict) and len(item) == 1 else None
+        group = "mixing" if name in MIXING else "text" if name in TEXT_AUGMENTATIONS else "image"
+        if group == "image" and name not in NAMES:
+            from .errors import closest
+
+            valid = (*NAMES, *MIXING, *TEXT_AUGMENTATIONS)
+            raise ConfigError(f"Unknown augmentation {name or item!r}. {closest(str(name or item), valid)}",
+                              expected=f"one of {', '.join(valid)}, as a name or a {{name: {{options}}}} mapping",
+                              received=repr(item), fix="Fix the `data.augment` list of the recipe.")
+        groups[group].append(item)
+    if groups["image"] and groups["text"]:
+        raise ConfigError("Image and text augmentations were mixed in one `augment` list.",
+                          received=repr(list(spec)), fix="Keep image transforms for image data and token_* for text.")
+    augment = build_augmentation(groups["image"])
+    if groups["text"]:
+        from .data.text_augment import build_text_augmentation
+
+        augment = build_text_augmentation(groups["text"])
+    mixing = None
+    if groups["mixing"]:
+        from .data.mixing import build_mixing
+
+        mixing = build_mixing(groups["mixing"], num_classes=num_classes)
+    return augment, mixing
 
 
 def _new_run_dir(config: cfg.RunConfig) -> Path:
@@ -169,7 +231,7 @@ def _summarize(config, learner, checkpoint, run_dir, status, message, started) -
     epochs = learner.history.epochs
     model_info = learner.summary(print_fn=None) if learner.input_shape else {}
     return {
-        "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
+        "kind": "train", "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
         "task": "regression" if learner.kind == "regression" else "classification",
         "status": status, "message": message,
         "expected": config.expected.model_dump() if config.expected else None,
@@ -186,22 +248,66 @@ def _summarize(config, learner, checkpoint, run_dir, status, message, started) -
 
 
 def _test(learner, data, config, run_dir) -> dict:
-    """Evaluate on the test split; write evaluation.json and samples.safetensors for the report."""
-    is_classifier = learner.kind in ("multiclass", "binary_logits", "binary_probs")
-    extra = ["confusion_matrix", "per_class"] if learner.kind == "multiclass" else (["confusion_matrix"] if is_classifier else [])
+    """Evaluate on the test split; write evaluation.json (and samples.safetensors for images) for the report.
+
+    The scalars come from `Learner.evaluate` (loss and the recipe's metrics); the curves, the
+    confusion matrix and the per-class table from `tujie.evaluate`, which streams over batches.
+    """
     start = time.perf_counter()
-    results = learner.evaluate(data.test, metrics=[*config.train.metrics, *extra], verbose=0)
-    test = {k: v for k, v in results.items() if isinstance(v, float)}
-    if learner.kind == "multiclass":
-        classes = data.classes or [str(i) for i in range(results["confusion_matrix"].shape[0])]
-        per_class = [{"class": c, "precision": float(results["per_class_precision"][i]), "recall": float(results["per_class_recall"][i]),
-                      "f1": float(results["per_class_f1"][i]), "support": int(results["per_class_support"][i])}
-                     for i, c in enumerate(classes)]
-        write_json(run_dir / "evaluation.json", {"classes": classes, "confusion_matrix": results["confusion_matrix"].tolist(),
-                                                 "per_class": per_class, "eval_s": time.perf_counter() - start})
-        if len(data.input_shape) == 3:  # images: keep a grid of predictions to show
+    test = {k: v for k, v in learner.evaluate(data.test, verbose=0).items() if isinstance(v, float)}
+    if learner.kind in ("multiclass", "binary_logits", "binary_probs"):
+        evaluation = _classification_report(learner, data, config, test)
+        if learner.kind == "multiclass" and len(data.input_shape) == 3:  # images: keep a grid of predictions to show
             _save_samples(learner, data, config, run_dir)
+    elif learner.kind == "regression":
+        from .evaluate import regression_metrics
+
+        evaluation = regression_metrics(learner, data.test)
+        test.setdefault("r2", evaluation["r2"])
+    else:
+        return test
+    write_json(run_dir / "evaluation.json", {**evaluation, "eval_s": time.perf_counter() - start})
     return test
+
+
+def _classification_report(learner, data, config, test: dict) -> dict:
+    """Confusion matrix, per-class table, ROC/PR curves, calibration and (binary) the tuned threshold."""
+    from .evaluate import classification_metrics
+
+    binary = learner.kind != "multiclass"
+    m = classification_metrics(learner, data.test, curve_bins=1001 if binary else 201)  # 201: ten classes' curves stay small
+    classes = data.classes or [str(i) for i in range(m["num_classes"])]
+    out = {k: m[k] for k in ("task", "num_samples", "num_classes", "accuracy", "auc", "average_precision", "ece", "reliability")}
+    out["roc"] = {k: m["roc"][k] for k in ("fpr", "tpr")}
+    out["pr_curve"] = {k: m["pr_curve"][k] for k in ("precision", "recall")}
+    out.update(classes=classes, confusion_matrix=m["confusion_matrix"],
+               per_class=[{"class": c, "precision": m["precision"]["per_class"][i], "recall": m["recall"]["per_class"][i],
+                           "f1": m["f1"]["per_class"][i], "support": m["support"][i]} for i, c in enumerate(classes)])
+    if binary and config.evaluate.threshold is not None:
+        out["threshold"] = _tuned_threshold(learner, data, config)
+    test.update({k: m[k] for k in ("auc", "average_precision", "ece") if isinstance(m.get(k), float)})
+    return out
+
+
+def _tuned_threshold(learner, data, config) -> dict:
+    """Choose the threshold on the validation split, then report it on the test split (never tuned on test)."""
+    from .evaluate import tune_threshold
+    from .evaluate.threshold import _as_binary
+
+    rule = config.evaluate.threshold
+    source = data.val if data.val is not None else data.train
+    chosen = tune_threshold(source.y, learner.predict_proba(source.x).reshape(-1), criterion=rule.criterion, target=rule.target)
+    y_test, scores = _as_binary(data.test.y, learner.predict_proba(data.test.x).reshape(-1))
+    on_test = tune_threshold(y_test, scores, criterion="f1")  # for its curves over every threshold
+    predicted = scores >= chosen.threshold
+    tp, fp = int((predicted & (y_test == 1)).sum()), int((predicted & (y_test == 0)).sum())
+    fn, tn = int((~predicted & (y_test == 1)).sum()), int((~predicted & (y_test == 0)).sum())
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"threshold": chosen.threshold, "criterion": rule.criterion, "target": rule.target, "chosen_on": "validation",
+            "validation": {"precision": chosen.precision, "recall": chosen.recall, "f1": chosen.f1},
+            "precision": precision, "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+            "confusion_matrix": [[tn, fp], [fn, tp]], "thresholds": on_test.thresholds.tolist(),
+            "precisions": on_test.precisions.tolist(), "recalls": on_test.recalls.tolist(), "f1s": on_test.f1s.tolist()}
 
 
 def _save_samples(learner, data, config, run_dir) -> None:

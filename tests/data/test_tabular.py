@@ -65,6 +65,12 @@ def test_digits_are_images_scaled_from_16_grey_levels():
 
 
 def test_breast_cancer_alias_and_diabetes_target():
-    assert load("breast-cancer").classes == ["malignant", "benign"]
+    bundle = load("breast-cancer")
+    assert bundle.classes == ["benign", "malignant"]
+    from sklearn.datasets import load_breast_cancer
+
+    # 1 = malignant (212 of the 569 tumours): the positive class is the disease
+    total = sum(int(part.y.sum()) for part in (bundle.train, bundle.val, bundle.test) if part is not None)
+    assert total == int((load_breast_cancer().target == 0).sum()) == 212
     diabetes = load("diabetes")
     assert diabetes.train.y.min() >= 25 and diabetes.train.y.max() <= 346  # the target is left unscaled

@@ -13,7 +13,20 @@ from _browser import check_page
 def test_report_renders_in_chromium_without_errors(full_report, chromium, tmp_path):
     report = full_report[0] / "report.html"
     result = check_page(report, tmp_path / "browser", chromium)
-    assert result.images == 4
+    assert result.images == 5  # curves, learning rate, confusion matrix, predictions, mistakes
+    assert result.broken == [], f"images that did not load: {result.broken}"
+    assert result.errors == [] and result.console == [], (result.errors, result.console)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("report, figures", [("all_sections_report", 13), ("regression_report", 4)])
+def test_every_optional_section_renders_in_chromium(report, figures, chromium, tmp_path, request):
+    # The page with every classification section (learning rate, gradients, cross-validation,
+    # ensemble, overfitting lab, ROC / PR, calibration, threshold), then the regression page
+    # (curves, learning rate, gradients, predicted vs true).
+    run_dir, page = request.getfixturevalue(report)
+    result = check_page(run_dir / "report.html", tmp_path / "browser", chromium)
+    assert result.images == page.count("<img ") == figures
     assert result.broken == [], f"images that did not load: {result.broken}"
     assert result.errors == [] and result.console == [], (result.errors, result.console)
 
@@ -27,7 +40,7 @@ def test_the_browser_check_catches_broken_images_and_console_errors(full_report,
         "<main>", '<main><img src="missing.png" alt="x"><img src="data:image/png;base64,AAAA" alt="y">'
         '<script>console.error("boom from the page")</script>'), encoding="utf-8")
     result = check_page(broken, tmp_path / "browser", chromium)
-    assert result.images == 6
+    assert result.images == 7
     assert result.broken == ["missing.png", "data:image/png;base64,AAAA"]
     # The page's policy blocks the inline script, and says so; the missing file fails to load.
     assert any("missing.png" in e for e in result.errors), result.errors

@@ -121,7 +121,7 @@ def test_report_loads_nothing_from_outside(full_report):
 def test_every_image_is_an_embedded_png_that_decodes(full_report):
     _, page = full_report
     images = _Page(page).images
-    assert len(images) == 4  # curves, confusion matrix, predictions, mistakes
+    assert len(images) == 5  # curves, learning rate, confusion matrix, predictions, mistakes
     for attrs in images:
         prefix = "data:image/png;base64,"
         assert attrs["src"].startswith(prefix)
@@ -173,7 +173,7 @@ def test_run_interrupted_before_testing(make_run):
     assert "the run stopped before the test set was evaluated" in _section_text(page, "test")
     assert "validation accuracy (epoch 3)" in page  # headline falls back to the last epoch
     assert "No confusion matrix" in _section_text(page, "confusion")
-    assert len(_Page(page).images) == 1  # only the curves exist
+    assert len(_Page(page).images) == 2  # only the curves and the learning rate exist
 
 
 def test_run_with_only_metrics_so_far(make_run):
@@ -183,7 +183,7 @@ def test_run_with_only_metrics_so_far(make_run):
     assert "no summary" in page and "badge-muted" in page
     assert "date unknown" in page
     assert "<h1>Training run " in page  # no summary.json and no config.yaml: no recipe name
-    assert len(_Page(page).images) == 1
+    assert len(_Page(page).images) == 2  # curves and learning rate
 
 
 def test_regression_run_has_no_classification_sections(make_run):
@@ -206,7 +206,7 @@ def test_damaged_files_are_reported_not_fatal(make_run):
     assert "metrics.jsonl line 4 is not valid JSON" in page
     assert "evaluation.json could not be read" in page
     assert "samples.safetensors could not be read" in page
-    assert len(_Page(page).images) == 1
+    assert len(_Page(page).images) == 2  # curves and learning rate
 
 
 def test_malformed_section_data_costs_only_that_section(make_run):
@@ -324,7 +324,7 @@ def test_a_run_with_no_wrong_examples_says_so(make_run):
     save_file(tensors, str(run_dir / "samples.safetensors"))
     page = build_report(run_dir).read_text(encoding="utf-8")
     assert "made no mistakes on the sampled test examples" in _section_text(page, "wrong")
-    assert len(_Page(page).images) == 3
+    assert len(_Page(page).images) == 4  # curves, learning rate, confusion matrix, predictions
 
 
 def test_recipe_promise_description_and_restored_weights_are_shown(make_run):

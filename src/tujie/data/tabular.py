@@ -82,15 +82,25 @@ def wine(data_dir=None) -> RawData:
 
 @register("breast_cancer", aliases=("breast-cancer",))
 def breast_cancer(data_dir=None) -> RawData:
-    """Wisconsin diagnostic breast cancer: 569 tumours, 30 cell-nucleus features, malignant or benign.
+    """Wisconsin diagnostic breast cancer: 569 tumours, 30 cell-nucleus features, benign (0) or malignant (1).
+
+    The positive class (1) is *malignant*, the finding a diagnosis must not miss, so that recall,
+    precision and ROC curves speak of detecting cancer. (scikit-learn's own encoding is the reverse:
+    0 = malignant; the labels are flipped here.)
 
     Example:
-        >>> load("breast-cancer").num_classes
-        2
+        >>> b = load("breast-cancer")
+        >>> b.num_classes, b.classes
+        (2, ['benign', 'malignant'])
     """
     from sklearn.datasets import load_breast_cancer
 
-    return _table(load_breast_cancer(), "Breast cancer")
+    bunch = load_breast_cancer()
+    bunch.target = 1 - bunch.target  # 1 = malignant: the positive class is the disease
+    bunch.target_names = bunch.target_names[::-1]
+    raw = _table(bunch, "Breast cancer")
+    raw.notes.append("Breast cancer: label 1 (the positive class) is malignant, 0 benign.")
+    return raw
 
 
 @register("diabetes")

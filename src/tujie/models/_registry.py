@@ -66,6 +66,7 @@ def register_model(fn=None, *, example_input=(1, 28, 28), output_shape=None, tes
         ...     return nn.Linear(4, num_classes)
         >>> create("tiny-linear").out_features
         2
+        >>> _ = _MODELS.pop("tiny_linear")  # keep the zoo as shipped (other tests list every model)
     """
     def wrap(f):
         _MODELS[_key(f.__name__)] = ModelSpec(_key(f.__name__), f, example_input, output_shape, dict(test_kwargs or {}),

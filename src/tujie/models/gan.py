@@ -232,7 +232,8 @@ class GAN(nn.Module):
     `loss=None, optimizer=None` (a Learner optimizer would never be stepped). Data are the
     real images alone, e.g. `ArrayDataset(images)` (labels, if present, are ignored), scaled
     to [-1, 1] like the generator's tanh output. The optimizers' state is not part of
-    `state_dict()`: a checkpoint of a GAN restores the weights, not Adam's moments.
+    `state_dict()`; `own_optimizers()` hands them to the Learner, whose checkpoints save and
+    restore Adam's moments with the weights, so a resumed GAN continues where it stopped.
 
     Args:
         generator: maps (batch, latent_dim) noise to (batch, C, H, W) images; needs a `latent_dim` attribute.
@@ -277,6 +278,11 @@ class GAN(nn.Module):
             self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
             self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas)
         return self.optimizer_g, self.optimizer_d
+
+    def own_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers `train_step` uses, by name, for the Learner's checkpoints."""
+        optimizer_g, optimizer_d = self.optimizers()
+        return {"optimizer_g": optimizer_g, "optimizer_d": optimizer_d}
 
     def train_step(self, batch, learner=None) -> dict:
         """One discriminator step then one generator step on a batch of real images.

@@ -1,15 +1,32 @@
 """The illustrated run report: one self-contained HTML page built from a run directory.
 
-`build_report(run_dir)` reads only the files the training runner wrote into `run_dir`
-(config.yaml, metrics.jsonl, summary.json, evaluation.json, samples.safetensors) and
+`build_report(run_dir)` reads only the files the training runner wrote into `run_dir` and
 writes `run_dir/report.html`. The page opens offline and can be mailed as one file: every
 figure is an embedded base64 PNG, the CSS is inline, there is no JavaScript, and a
 Content-Security-Policy forbids the browser from loading anything else.
 
-Every piece except the run directory itself is optional. A regression run has no confusion
-matrix, an interrupted run has no test results: the page shows what exists and says, in
-plain words, what is missing and why that can happen. A file that cannot be read is
-reported on the page rather than stopping the report.
+The run files and the sections they feed:
+
+- config.yaml: the configuration (and `train.clip_grad_norm`, drawn on the gradient norms);
+- metrics.jsonl: one JSON object per epoch: training curves, and from its `lr`,
+  `grad_norm` and `grad_norm_max` keys the learning-rate and gradient sections;
+- summary.json: header, test results, model, timings and environment; its `kind`
+  ("train", "cross_validation", "ensemble" or "overfitting_lab") says what sort of run it is;
+- evaluation.json: classification: confusion matrix, per-class table, and when present ROC
+  and precision-recall curves, calibration and the tuned decision threshold; regression
+  (`"task": "regression"`): predicted versus true values and the residuals;
+- samples.safetensors: test images with their predicted probabilities;
+- schedule.json: the learning rate at each optimizer step (`step`, `lr`, `steps_per_epoch`);
+- grad_stats.jsonl: per-layer gradient and weight norms at some optimizer steps;
+- cv.json, ensemble.json, lab.json: the results of a cross-validation, an ensemble, or the
+  overfitting lab (one model trained with and without each regulariser).
+
+Every piece except the run directory itself is optional, and a section appears only when
+its data exist (the original sections of a single trained model say what is missing
+instead). A regression run has no confusion matrix, an interrupted run has no test
+results: the page shows what exists and says, in plain words, what is missing and why that
+can happen. A file that cannot be read is reported on the page rather than stopping the
+report, and a section whose data are malformed is replaced by a note.
 """
 
 from __future__ import annotations
@@ -28,7 +45,11 @@ from . import figures
 
 REPORT_NAME = "report.html"
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "evaluation.json",
-             "samples.safetensors")
+             "samples.safetensors", "schedule.json", "grad_stats.jsonl", "cv.json", "ensemble.json",
+             "lab.json")
+# Runs of several models: summary.json's "kind" -> the file holding their results.
+KIND_FILES = {"cross_validation": "cv.json", "ensemble": "ensemble.json", "overfitting_lab": "lab.json"}
+_MAX_GRAD_RECORDS = 5_000  # grad_stats.jsonl lines kept (evenly spread) for the per-layer plot
 _MAX_CONFIG_CHARS = 100_000  # a config that large is a mistake; keep the page light anyway
 
 
@@ -40,15 +61,16 @@ def build_report(run_dir) -> Path:
     """Build the illustrated report of a training run and write it to `run_dir/report.html`.
 
     Args:
-        run_dir: the run's folder, holding config.yaml and/or metrics.jsonl, and optionally
-            summary.json, evaluation.json and samples.safetensors.
+        run_dir: the run's folder, holding config.yaml and/or metrics.jsonl (or the cv.json,
+            ensemble.json or lab.json of a run of several models), and optionally the other
+            files listed in this module's docstring.
 
     Returns:
         The path of the written report (written atomically: never half a file).
 
     Raises:
         RunDirectoryError (a TujieError): `run_dir` does not exist, is not a folder, or holds
-            neither config.yaml nor metrics.jsonl.
+            neither config.yaml, metrics.jsonl, cv.json, ensemble.json nor lab.json.
 
     Example:
         >>> import json, tempfile
@@ -59,14 +81,16 @@ def build_report(run_dir) -> Path:
     """
     folder = Path(run_dir)
     contents = ("config.yaml (the resolved config) and metrics.jsonl (one line per epoch), "
-                "plus optionally summary.json, evaluation.json and samples.safetensors")
+                "plus optionally summary.json, evaluation.json, samples.safetensors, schedule.json, "
+                "grad_stats.jsonl, cv.json, ensemble.json or lab.json")
     if not folder.is_dir():
         raise RunDirectoryError(
             f"Run directory '{folder}' {'is a file, not a folder' if folder.exists() else 'does not exist'}.",
             expected=f"a folder written by a training run, holding {contents}",
             received=f"run_dir={str(folder)!r}",
             fix="Pass the folder of one run (look under runs/<recipe>/), not a file inside it.")
-    if not (folder / "config.yaml").is_file() and not (folder / "metrics.jsonl").is_file():
+    markers = ("config.yaml", "metrics.jsonl", *KIND_FILES.values())
+    if not any((folder / name).is_file() for name in markers):
         present = sorted(p.name for p in folder.iterdir())[:8]
         raise RunDirectoryError(
             f"Folder '{folder}' is not a run directory.",
@@ -92,6 +116,11 @@ class RunFiles:
     summary: dict = field(default_factory=dict)
     evaluation: dict | None = None
     samples: dict | None = None
+    schedule: dict | None = None
+    grad_stats: list[dict] = field(default_factory=list)
+    cv: dict | None = None
+    ensemble: dict | None = None
+    lab: dict | None = None
     found: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -101,7 +130,9 @@ def _load_run(folder: Path) -> RunFiles:
     run.found = [name for name in RUN_FILES if (folder / name).is_file()]
     for name, reader in (("config.yaml", _read_config), ("metrics.jsonl", _read_history),
                          ("summary.json", _read_summary), ("evaluation.json", _read_evaluation),
-                         ("samples.safetensors", _read_samples)):
+                         ("samples.safetensors", _read_samples), ("schedule.json", _read_schedule),
+                         ("grad_stats.jsonl", _read_grad_stats), ("cv.json", _read_cv),
+                         ("ensemble.json", _read_ensemble), ("lab.json", _read_lab)):
         if name not in run.found:
             continue
         try:
@@ -118,19 +149,34 @@ def _read_config(run: RunFiles, path: Path) -> None:
     run.config_text = text
 
 
-def _read_history(run: RunFiles, path: Path) -> None:
+def _read_jsonl(run: RunFiles, path: Path) -> list[dict]:
+    """The JSON objects of a .jsonl file; a bad line is skipped with a note."""
+    records = []
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            run.problems.append(f"metrics.jsonl line {number} is not valid JSON and was skipped.")
+            run.problems.append(f"{path.name} line {number} is not valid JSON and was skipped.")
             continue
         if isinstance(record, dict):
-            run.history.append(record)
+            records.append(record)
         else:
-            run.problems.append(f"metrics.jsonl line {number} is not a JSON object and was skipped.")
+            run.problems.append(f"{path.name} line {number} is not a JSON object and was skipped.")
+    return records
+
+
+def _read_history(run: RunFiles, path: Path) -> None:
+    run.history = _read_jsonl(run, path)
+
+
+def _read_grad_stats(run: RunFiles, path: Path) -> None:
+    records = _read_jsonl(run, path)
+    if len(records) > _MAX_GRAD_RECORDS:  # every n-th step, the last one kept
+        stride = math.ceil(len(records) / _MAX_GRAD_RECORDS)
+        records = records[::-1][::stride][::-1]
+    run.grad_stats = records
 
 
 def _read_json_object(path: Path) -> dict:
@@ -146,6 +192,22 @@ def _read_summary(run: RunFiles, path: Path) -> None:
 
 def _read_evaluation(run: RunFiles, path: Path) -> None:
     run.evaluation = _read_json_object(path)
+
+
+def _read_schedule(run: RunFiles, path: Path) -> None:
+    run.schedule = _read_json_object(path)
+
+
+def _read_cv(run: RunFiles, path: Path) -> None:
+    run.cv = _read_json_object(path)
+
+
+def _read_ensemble(run: RunFiles, path: Path) -> None:
+    run.ensemble = _read_json_object(path)
+
+
+def _read_lab(run: RunFiles, path: Path) -> None:
+    run.lab = _read_json_object(path)
 
 
 def _read_samples(run: RunFiles, path: Path) -> None:
@@ -274,24 +336,53 @@ _HEADLINE_ORDER = ("accuracy", "f1", "top5_accuracy", "r2", "mae", "rmse", "mse"
 def _is_classification(run: RunFiles) -> bool:
     task = run.summary.get("task")
     if task is not None:
-        return str(task).lower() == "classification"
+        return str(task).lower() in ("classification", "binary", "multiclass")
+    evaluation_task = _evaluation(run).get("task")
+    if evaluation_task is not None:
+        return str(evaluation_task).lower() != "regression"
     return run.evaluation is not None or "samples.safetensors" in run.found
 
 
+def _kind(run: RunFiles) -> str:
+    """summary.json's "kind": "train" (or missing) for one trained model, else a KIND_FILES key."""
+    kind = run.summary.get("kind")
+    return str(kind) if kind is not None else "train"
+
+
+def _evaluation(run: RunFiles) -> dict:
+    return run.evaluation if isinstance(run.evaluation, dict) else {}
+
+
+def _by_headline_order(names: list[str]) -> list[str]:
+    return sorted(names, key=lambda n: (_HEADLINE_ORDER.index(n) if n in _HEADLINE_ORDER
+                                        else len(_HEADLINE_ORDER), names.index(n)))
+
+
 def _headline(run: RunFiles) -> str:
-    """Up to four big numbers: test results, else the last epoch's validation results."""
+    """Up to four big numbers: test results, else the last epoch's validation results.
+
+    A cross-validation shows its mean ± std (after the test results, if it has any); an
+    ensemble its own score and its best member's; the overfitting lab the baseline's gap
+    next to the smallest one.
+    """
     test = run.summary.get("test")
     stats: list[tuple[str, str]] = []
     if isinstance(test, dict) and test:
-        names = sorted(test, key=lambda n: (_HEADLINE_ORDER.index(n) if n in _HEADLINE_ORDER
-                                            else len(_HEADLINE_ORDER), list(test).index(n)))
+        names = _by_headline_order(list(test))
+        if isinstance(run.ensemble, dict):  # its test score is the ensemble's, shown just below
+            names = [n for n in names if n != run.ensemble.get("metric", "accuracy")]
         stats = [(_fmt(test[n], n), f"test {n.replace('_', ' ')}") for n in names[:4]]
-    elif run.history:
+    try:
+        several = _several_models_stats(run)
+    except Exception:  # malformed: the section itself says so; the header must survive
+        several = []
+    if run.cv is not None:  # the test result first, but keep room for the folds' mean ± std
+        stats = stats[:max(4 - len(several), 1)] + several
+    stats = (stats if run.cv is not None else several + stats)[:4]
+    if not stats and run.history:
         last = run.history[-1]
         epoch = last.get("epoch", len(run.history))
-        names = [k[4:] for k in last if k.startswith("val_")]
-        names = sorted(names, key=lambda n: (_HEADLINE_ORDER.index(n) if n in _HEADLINE_ORDER
-                                             else len(_HEADLINE_ORDER), names.index(n)))
+        names = _by_headline_order([k[4:] for k in last if k.startswith("val_")])
         stats = [(_fmt(last[f"val_{n}"], n), f"validation {n.replace('_', ' ')} (epoch {_fmt(epoch)})")
                  for n in names[:4]]
     if not stats:
@@ -316,6 +407,10 @@ def _header(run: RunFiles) -> str:
     else:
         tone, label, meaning = _STATUS.get(str(status), ("muted", str(status), ""))
     facts = []
+    try:
+        facts += _several_models_facts(run)
+    except Exception:  # malformed: the section itself says so
+        pass
     if run.history:
         facts.append(f"{len(run.history)} epoch{'s' if len(run.history) != 1 else ''}")
     if s.get("best_epoch") is not None:
@@ -329,6 +424,12 @@ def _header(run: RunFiles) -> str:
     environment = s.get("environment") if isinstance(s.get("environment"), dict) else {}
     if environment.get("device"):
         facts.append(f"on {environment['device']}")
+    try:
+        learning_rates = _learning_rates(run)
+    except Exception:  # malformed: the learning-rate section says so
+        learning_rates = None
+    if learning_rates and not _changes(learning_rates[1]):
+        facts.append(f"learning rate {_finite(learning_rates[1])[0]:g} throughout")
     when = ""
     if s.get("started"):
         when = f"started {_fmt_time(s['started'])}"
@@ -380,7 +481,14 @@ def _missing_pieces(run: RunFiles) -> list[str]:
         "summary.json": "no test results, model summary, timings or environment",
         "evaluation.json": "no confusion matrix or per-class table (the test set was not evaluated)",
         "samples.safetensors": "no example predictions to look at",
+        "cv.json": "no per-fold results of the cross-validation",
+        "ensemble.json": "no scores of the ensemble and its members",
+        "lab.json": "no variants of the overfitting lab to compare",
     }
+    if _kind(run) in KIND_FILES:  # several models: no single history, test set or samples
+        wanted = ["config.yaml", "summary.json", KIND_FILES[_kind(run)]]
+        return [f"<code>{name}</code> is missing: {why[name]}." for name in wanted
+                if name not in run.found]
     wanted = ["config.yaml", "metrics.jsonl", "summary.json"]
     if _is_classification(run):
         wanted += ["evaluation.json", "samples.safetensors"]
@@ -388,9 +496,9 @@ def _missing_pieces(run: RunFiles) -> list[str]:
 
 
 def _curves_section(run: RunFiles) -> str:
-    how = (f'One panel per metric, epoch on the x axis: <span class="train">training</span> vs '
-           f'<span class="val">validation</span>. Validation loss rising while training loss keeps '
-           f'falling means the model has started to memorise the training set (overfitting).')
+    how = ('One panel per metric, epoch on the x axis: <span class="train">training</span> vs '
+           '<span class="val">validation</span>. Validation loss rising while training loss keeps '
+           'falling means the model has started to memorise the training set (overfitting).')
     s = run.summary
     if not run.history:
         return _section("curves", "Training curves", how,
@@ -398,7 +506,7 @@ def _curves_section(run: RunFiles) -> str:
                               "so no epoch was recorded."))
     best = s.get("best_epoch") if isinstance(s.get("best_epoch"), (int, float)) else None
     body = []
-    png = figures.training_curves(run.history, best_epoch=best)
+    png = figures.training_curves(run.history, best_epoch=best, show_lr=False)
     if png is None:
         body.append(_note("<code>metrics.jsonl</code> holds no numeric metric to plot."))
     else:
@@ -668,6 +776,629 @@ def _run_section(run: RunFiles) -> str:
     return _section("run", "Timings and environment", how, body)
 
 
+# --------------------------------------------------------------------------------------
+# Optimisation: the learning-rate schedule and the gradient norms.
+
+_as_float = figures._as_float
+
+
+def _finite(values) -> list[float]:
+    return [v for v in (_as_float(x) for x in values) if math.isfinite(v)]
+
+
+def _changes(values) -> bool:
+    """Whether a series of numbers really varies (not just float noise around one value)."""
+    finite = _finite(values)
+    if len(finite) < 2:
+        return False
+    low, high = min(finite), max(finite)
+    return high - low > 1e-9 * max(abs(low), abs(high))
+
+
+def _learning_rates(run: RunFiles) -> tuple[list[float], list[float], str, str] | None:
+    """(x, learning rates, x label, source file) from schedule.json, else metrics.jsonl's `lr`.
+
+    Raises:
+        ValueError: schedule.json does not hold equally long `step` and `lr` lists.
+    """
+    if run.schedule is not None:
+        steps, rates = run.schedule.get("step"), run.schedule.get("lr")
+        if not isinstance(steps, list) or not isinstance(rates, list) or len(steps) != len(rates):
+            raise ValueError("schedule.json needs lists `step` and `lr` of the same length")
+        per_epoch = _as_float(run.schedule.get("steps_per_epoch"))
+        if math.isfinite(per_epoch) and per_epoch > 0:
+            x, x_label = [_as_float(s) / per_epoch for s in steps], "epoch"
+        else:
+            x, x_label = [_as_float(s) for s in steps], "optimizer step"
+        return x, [_as_float(r) for r in rates], x_label, "schedule.json"
+    pairs = [(_as_float(r.get("epoch", i + 1)), _as_float(r.get("lr", r.get("learning_rate"))))
+             for i, r in enumerate(run.history)]
+    pairs = [(e, lr) for e, lr in pairs if math.isfinite(lr)]
+    if not pairs:
+        return None
+    return [e for e, _ in pairs], [lr for _, lr in pairs], "epoch", "metrics.jsonl"
+
+
+def _shows_learning_rate(run: RunFiles) -> bool:
+    learning_rates = _learning_rates(run)
+    return learning_rates is not None and _changes(learning_rates[1])
+
+
+def _learning_rate_section(run: RunFiles) -> str:
+    how = ("How big a step the optimizer takes at each point of training. A warm-up starts small "
+           "so the first noisy gradients do no harm; a decay ends small so the model can settle "
+           "into a minimum instead of bouncing around it.")
+    x, rates, x_label, source = _learning_rates(run)
+    finite = [(a, r) for a, r in zip(x, rates) if math.isfinite(r) and math.isfinite(a)]
+    if not finite:
+        raise ValueError(f"{source} holds no finite learning rate")
+    png = figures.learning_rate_curve([a for a, _ in finite], [r for _, r in finite], x_label)
+    (_, first), (x_last, last) = finite[0], finite[-1]
+    x_peak, peak = max(finite, key=lambda p: p[1])
+    text = f"The learning rate starts at {first:.3g}"
+    if peak > first and x_peak != x_last:
+        text += f", rises to {peak:.3g} at {x_label} {x_peak:.3g}"
+    text += f" and ends at {last:.3g} ({x_label} {x_last:.3g})."
+    if source == "schedule.json":
+        where = (f"Drawn from <code>schedule.json</code>: {len(finite):,} points, one per optimizer "
+                 f"step (or an even selection of them).")
+    else:
+        where = ("Drawn from the per-epoch <code>lr</code> of <code>metrics.jsonl</code> "
+                 "(<code>schedule.json</code> is missing), so changes within an epoch do not show.")
+    body = (_img(png, "learning rate over training") + f'<p class="aside">{_e(text)}</p>'
+            + f'<p class="aside">{where}</p>')
+    return _section("learning-rate", "Learning rate", how, body)
+
+
+def _config_dict(run: RunFiles) -> dict:
+    if not run.config_text:
+        return {}
+    try:
+        import yaml
+
+        config = yaml.safe_load(run.config_text)
+    except Exception:  # shown as text in its own section anyway
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _clip_grad_norm(run: RunFiles) -> float | None:
+    train = _config_dict(run).get("train")
+    clip = _as_float(train.get("clip_grad_norm")) if isinstance(train, dict) else math.nan
+    return clip if math.isfinite(clip) and clip > 0 else None
+
+
+def _has_gradients(run: RunFiles) -> bool:
+    return bool(run.grad_stats) or any(
+        math.isfinite(_as_float(r.get(key))) for r in run.history for key in ("grad_norm", "grad_norm_max"))
+
+
+def _gradient_section(run: RunFiles) -> str:
+    how = ("The size (L2 norm) of the gradient, on a log scale. Healthy training shows norms that "
+           "stay within a few powers of ten and usually shrink slowly. A norm that shoots up by "
+           "orders of magnitude is an exploding gradient; layers whose norm sits far below the "
+           "others (often the first ones) barely learn: a vanishing gradient.")
+    clip = _clip_grad_norm(run)
+    png = figures.gradient_norms(run.history, run.grad_stats, clip)
+    if png is None:
+        raise ValueError("grad_stats.jsonl holds no layer with a gradient norm")
+    body = [_img(png, "gradient norms over training")]
+    epochs = [(r.get("epoch", i + 1), _as_float(r.get("grad_norm")), _as_float(r.get("grad_norm_max")))
+              for i, r in enumerate(run.history)]
+    means = [(e, m) for e, m, _ in epochs if math.isfinite(m)]
+    if len(means) >= 2:
+        (first_epoch, first), (last_epoch, last) = means[0], means[-1]
+        text = (f"The mean gradient norm went from {first:.3g} in epoch {_fmt(first_epoch)} to "
+                f"{last:.3g} in epoch {_fmt(last_epoch)}.")
+        body.append(f'<p class="aside">{_e(text)}</p>')
+    broken = [epoch for (epoch, _, _), r in zip(epochs, run.history)  # json reads NaN / Infinity as floats
+              if any(isinstance(r.get(key), float) and not math.isfinite(r[key])
+                     for key in ("grad_norm", "grad_norm_max"))]
+    if broken:
+        which = ", ".join(_fmt(e) for e in broken[:5]) + (", ..." if len(broken) > 5 else "")
+        body.append(_note(f"The gradient norm was NaN or infinite in epoch{'s' if len(broken) > 1 else ''} "
+                          f"{_e(which)}: the gradients exploded.", "warn"))
+    if clip is not None:
+        clipped = [e for e, _, top in epochs if math.isfinite(top) and top > clip]
+        text = (f"Gradients with a norm above {clip:g} are scaled down to {clip:g} before each step "
+                f"(<code>train.clip_grad_norm</code>); the curves show the norms before clipping, so "
+                f"the red dashed line marks where clipping starts.")
+        if any(math.isfinite(top) for _, _, top in epochs):
+            text += (f" At least one step was clipped in {len(clipped)} of "
+                     f"{sum(math.isfinite(top) for _, _, top in epochs)} epochs.")
+        body.append(f'<p class="aside">{text}</p>')
+    body.append(_layer_table(run.grad_stats))
+    return _section("gradients", "Gradient norms", how, "".join(body))
+
+
+def _layer_table(records: list[dict]) -> str:
+    """The last recorded step's per-layer norms, and a sentence on their spread."""
+    last = next((r for r in reversed(records) if isinstance(r.get("layers"), dict) and r["layers"]), None)
+    if last is None:
+        return ""
+    rows, norms = [], []
+    for name, stats in last["layers"].items():
+        stats = stats if isinstance(stats, dict) else {}
+        grad, weight = _as_float(stats.get("grad_norm")), _as_float(stats.get("weight_norm"))
+        ratio = grad / weight if math.isfinite(grad) and math.isfinite(weight) and weight > 0 else math.nan
+        if math.isfinite(grad) and grad > 0:
+            norms.append((grad, str(name)))
+        rows.append([f'<span class="mono">{_e(name)}</span>', _e(_fmt(grad)), _e(_fmt(weight)),
+                     _e(_fmt(ratio))])
+    lead = ""
+    if len(norms) >= 2:
+        (low, low_name), (high, high_name) = min(norms), max(norms)
+        lead = (f"At step {_fmt(last.get('step', '?'))} the layers' gradient norms range from "
+                f"{low:.3g} ({low_name}) to {high:.3g} ({high_name})")
+        lead += (f", a factor of {high / low:,.0f}: the gradient hardly reaches {low_name}, which "
+                 f"therefore learns slowly." if high / low > 1000 else ".")
+        lead = f'<p class="aside">{_e(lead)}</p>'
+    table = _table(["layer", "gradient norm", "weight norm", "gradient / weight"], rows, "numbers")
+    return (lead + f'<details><summary>Per-layer norms at step {_e(_fmt(last.get("step", "?")))} '
+            f'(the last recorded)</summary><div class="scroll tall">{table}</div></details>')
+
+
+# --------------------------------------------------------------------------------------
+# A classifier beyond accuracy: ROC and precision-recall, calibration, decision threshold.
+
+
+def _has_curves(run: RunFiles) -> bool:
+    evaluation = _evaluation(run)
+    return evaluation.get("roc") is not None or evaluation.get("pr_curve") is not None
+
+
+def _threshold(run: RunFiles) -> dict | None:
+    threshold = _evaluation(run).get("threshold")
+    return threshold if isinstance(threshold, dict) else None
+
+
+def _binary_counts(matrix) -> tuple[float, float, float, float] | None:
+    """(tn, fp, fn, tp) of a 2 x 2 confusion matrix [[tn, fp], [fn, tp]], else None."""
+    if (isinstance(matrix, list) and len(matrix) == 2
+            and all(isinstance(row, list) and len(row) == 2 for row in matrix)):
+        (tn, fp), (fn, tp) = ((_as_float(v) for v in row) for row in matrix)
+        if all(math.isfinite(v) for v in (tn, fp, fn, tp)):
+            return tn, fp, fn, tp
+    return None
+
+
+def _operating_point(run: RunFiles) -> dict | None:
+    threshold = _threshold(run)
+    if threshold is None:
+        return None
+    point = {key: threshold.get(key) for key in ("threshold", "precision", "recall")}
+    point["tpr"] = threshold.get("recall")
+    counts = _binary_counts(threshold.get("confusion_matrix"))
+    if counts is not None:
+        tn, fp, fn, tp = counts
+        point["fpr"] = fp / (fp + tn) if fp + tn > 0 else None
+    return point
+
+
+def _roc_pr_section(run: RunFiles) -> str:
+    how = ("Both curves sweep the decision threshold from high to low. ROC: how many of the "
+           "positives are found (up) against how many negatives are wrongly flagged (right); "
+           "the dashed diagonal is guessing, and the area under the curve (AUC) is 1 for a "
+           "perfect ranking. Precision–recall: how trustworthy the flagged examples are (up) "
+           "against how many positives are found (right); it tells more than ROC when positives "
+           "are rare.")
+    evaluation = _evaluation(run)
+    classes = [str(c) for c in evaluation.get("classes") or []]
+    counts = _binary_counts(evaluation.get("confusion_matrix"))
+    prevalence = (counts[2] + counts[3]) / sum(counts) if counts and sum(counts) > 0 else None
+    roc, pr_curve = evaluation.get("roc"), evaluation.get("pr_curve")
+    for name, value in (("roc", roc), ("pr_curve", pr_curve)):
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"evaluation.json's {name} is a {type(value).__name__}, not an object")
+    png = figures.roc_pr_curves(roc, pr_curve, classes, evaluation.get("auc"),
+                                evaluation.get("average_precision"), _operating_point(run), prevalence)
+    multiclass = str(evaluation.get("task", "")).lower() == "multiclass" or (
+        isinstance(roc, dict) and isinstance((roc.get("fpr") or [None])[0], list))
+    body = [_img(png, "ROC and precision-recall curves")]
+    auc = _as_float(evaluation.get("auc"))
+    if math.isfinite(auc):
+        if multiclass:
+            text = (f"Macro AUC {auc:.3f}: averaged over the classes, each class against the rest, a "
+                    f"random example of the class gets a higher score for it than a random example "
+                    f"of another class {auc:.1%} of the time.")
+        else:
+            text = (f"AUC {auc:.3f}: a random positive example gets a higher score than a random "
+                    f"negative one {auc:.1%} of the time (50% is guessing).")
+        body.append(f'<p class="aside">{_e(text)}</p>')
+    if _threshold(run) is not None:
+        body.append('<p class="aside">The red dot is the tuned decision threshold '
+                    '(see <a href="#threshold">Decision threshold</a>).</p>')
+    return _section("roc-pr", "ROC and precision–recall", how, "".join(body))
+
+
+def _has_calibration(run: RunFiles) -> bool:
+    return _evaluation(run).get("reliability") is not None
+
+
+def _calibration_section(run: RunFiles) -> str:
+    evaluation = _evaluation(run)
+    binary = str(evaluation.get("task", "")).lower() == "binary"
+    how = ("Are the model's probabilities honest? Examples are grouped by the probability the model "
+           "gave; each bar is how often it was really right in that group"
+           + (" (for a binary model: how often the example was positive)" if binary else "")
+           + ". On the dashed diagonal, \u201c80% sure\u201d means right 80% of the time. Bars below "
+           "the diagonal: overconfident; above: underconfident. The grey histogram shows how many "
+           "examples each bar rests on; a bar on a handful of examples says little.")
+    reliability = evaluation["reliability"]
+    if not isinstance(reliability, dict):
+        raise ValueError(f"evaluation.json's reliability is a {type(reliability).__name__}, not an object")
+    count, confidence, accuracy = (reliability[k] for k in ("count", "confidence", "accuracy"))
+    ece = _as_float(evaluation.get("ece"))
+    png = figures.reliability_diagram(count, confidence, accuracy, reliability.get("bin_edges"),
+                                      ece, binary=binary)
+    body = [_img(png, "reliability diagram", "figure confusion")]
+    if math.isfinite(ece):
+        text = (f"Expected calibration error (ECE) {ece:.3f}: weighted by how many examples each bar "
+                f"holds, the probability the model gives is {100 * ece:.1f} points away from how "
+                f"often it is right.")
+        weights = [(_as_float(n), _as_float(c) - _as_float(a)) for n, c, a in zip(count, confidence, accuracy)]
+        weights = [(n, gap) for n, gap in weights if math.isfinite(n) and n > 0 and math.isfinite(gap)]
+        total = sum(n for n, _ in weights)
+        if total > 0 and not binary:
+            mean_gap = sum(n * gap for n, gap in weights) / total
+            if abs(mean_gap) >= 0.005:
+                text += (f" On average it is {'over' if mean_gap > 0 else 'under'}confident by "
+                         f"{100 * abs(mean_gap):.1f} points.")
+        body.append(f'<p class="aside">{_e(text)}</p>')
+    return _section("calibration", "Calibration", how, "".join(body))
+
+
+def _threshold_words(threshold: dict) -> str:
+    """e.g. "recall ≥ 0.98 → threshold 0.40: recall 0.984, precision 0.940"."""
+    criterion = str(threshold.get("criterion") or "f1")
+    value = _as_float(threshold.get("threshold"))
+    scores = {name: _as_float(threshold.get(name)) for name in ("precision", "recall", "f1")}
+    target = _as_float(threshold.get("target"))
+    goal = "best F1" if criterion == "f1" or not math.isfinite(target) else f"{criterion} ≥ {target:g}"
+    order = [criterion] + [n for n in ("recall", "precision", "f1") if n != criterion]
+    parts = [f"{'F1' if name == 'f1' else name} {scores[name]:.3f}" for name in order
+             if name in scores and math.isfinite(scores[name])]
+    return f"{goal} → threshold {value:.2f}: " + ", ".join(parts)
+
+
+def _matrix_table(counts, title: str, classes: list[str]) -> str:
+    tn, fp, fn, tp = (int(v) for v in counts)
+    negative, positive = (classes + ["0", "1"])[:2] if len(classes) >= 2 else ("0", "1")
+    rows = [[f"true <b>{_e(negative)}</b>", f'<span class="num">{tn:,}</span> <span class="sub">correctly left</span>',
+             f'<span class="num">{fp:,}</span> <span class="sub">false alarms</span>'],
+            [f"true <b>{_e(positive)}</b>", f'<span class="num">{fn:,}</span> <span class="sub">missed</span>',
+             f'<span class="num">{tp:,}</span> <span class="sub">found</span>']]
+    table = _table(["", f"predicted {_e(negative)}", f"predicted {_e(positive)}"], rows, "matrix")
+    return f"<div><h3>{title}</h3>{table}</div>"
+
+
+def _threshold_provenance(threshold: dict) -> list[str]:
+    """Where the threshold was chosen, and whether the test set still meets the target."""
+    parts = []
+    chosen_on = threshold.get("chosen_on")
+    if chosen_on:
+        parts.append(f'<p class="aside">The threshold was chosen on the {_e(chosen_on)} split; the '
+                     f'scores above and the matrices below are on the test set.</p>')
+    criterion, target = str(threshold.get("criterion") or ""), _as_float(threshold.get("target"))
+    reached = _as_float(threshold.get(criterion)) if criterion in ("recall", "precision") else math.nan
+    if math.isfinite(target) and math.isfinite(reached) and reached < target:
+        parts.append(_note(_e(f"On the test set {criterion} is {reached:.3f}, below the target {target:g}: "
+                              f"a threshold tuned on other data does not carry over exactly."), "warn"))
+    return parts
+
+
+def _threshold_section(run: RunFiles) -> str:
+    how = ("A binary model outputs a score; the threshold decides from which score on an example "
+           "counts as positive. Lowering it finds more positives (recall up) but raises more false "
+           "alarms (precision down). The threshold was tuned on held-out data for the goal below; "
+           "the curves show every threshold it could have picked.")
+    threshold = _threshold(run)
+    if not math.isfinite(_as_float(threshold.get("threshold"))):
+        raise ValueError("evaluation.json's threshold holds no number `threshold`")
+    evaluation = _evaluation(run)
+    classes = [str(c) for c in evaluation.get("classes") or []]
+    body = [f'<p class="lead">{_e(_threshold_words(threshold))}</p>']
+    body += _threshold_provenance(threshold)
+    series = [threshold.get(k) for k in ("thresholds", "precisions", "recalls", "f1s")]
+    if all(isinstance(v, list) and v for v in series):
+        png = figures.threshold_tradeoff(*series, threshold.get("threshold"),
+                                         str(threshold.get("criterion") or "f1"), threshold.get("target"))
+        body.append(_img(png, "precision, recall and F1 against the decision threshold"))
+    tables = []
+    chosen = _binary_counts(threshold.get("confusion_matrix"))
+    if chosen is not None:
+        value = _as_float(threshold.get("threshold"))
+        tables.append(_matrix_table(chosen, f"At the tuned threshold {value:.2f}", classes))
+    default = _binary_counts(evaluation.get("confusion_matrix"))
+    if default is not None:
+        tables.append(_matrix_table(default, "At the default threshold 0.50", classes))
+    if tables:
+        body.append(f'<div class="two">{"".join(tables)}</div>')
+    return _section("threshold", "Decision threshold", how, "".join(body))
+
+
+# --------------------------------------------------------------------------------------
+# Regression: predicted against true values.
+
+
+def _has_regression_pairs(run: RunFiles) -> bool:
+    evaluation = _evaluation(run)
+    return str(evaluation.get("task", "")).lower() == "regression" and evaluation.get("pairs") is not None
+
+
+def _regression_section(run: RunFiles) -> str:
+    how = ("Each dot is a test example: its true value across, the model's prediction up. On the "
+           "dashed line y = x the prediction is perfect; the further a dot sits from it, the larger "
+           "the error. The histogram shows the errors (residuals): centred on zero and narrow is "
+           "good; shifted to one side means the model is biased, a long tail means some examples "
+           "are badly missed.")
+    evaluation = _evaluation(run)
+    pairs = evaluation["pairs"]
+    png = figures.predicted_vs_true(pairs, evaluation.get("r2"), evaluation.get("rmse"), evaluation.get("mae"))
+    rows = [[_e(name), f'<span class="num">{_e(_fmt(evaluation[name], name))}</span>',
+             _e(_METRIC_MEANINGS.get(name, ""))]
+            for name in ("r2", "rmse", "mae", "mse") if name in evaluation]
+    count = evaluation.get("num_samples", len(pairs) if isinstance(pairs, list) else None)
+    body = [_img(png, "predicted against true values and the residual histogram")]
+    if count is not None:
+        shown = len(pairs) if isinstance(pairs, list) else 0
+        text = f"{_fmt(count)} test examples" + (f", {shown:,} of them drawn" if shown and shown != count else "") + "."
+        body.append(f'<p class="aside">{_e(text)}</p>')
+    if rows:
+        body.append(_table(["metric", "value", "what it means"], rows))
+    return _section("predicted", "Predicted versus true", how, "".join(body))
+
+
+# --------------------------------------------------------------------------------------
+# Runs of several models: cross-validation, ensemble, overfitting lab.
+
+_LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "perplexity", "error", "ece")
+
+
+def _lower_is_better(name: str) -> bool:
+    return any(hint in name.lower() for hint in _LOWER_IS_BETTER)
+
+
+def _fmt_pm(mean, std, name: str) -> str:
+    """mean ± std: "97.50 ± 0.40%" for a rate, "0.0812 ± 0.012" otherwise."""
+    mean, std = _as_float(mean), _as_float(std)
+    if _is_fraction(name, mean):
+        return f"{100 * mean:.2f} ± {100 * std:.2f}%"
+    return f"{mean:.4g} ± {std:.2g}"
+
+
+def _difference(value: float, name: str) -> str:
+    """A difference of scores: "1.20 points" for a rate, "0.0123" otherwise (no sign)."""
+    if any(hint in name.lower() for hint in _FRACTION_HINTS):
+        return f"{100 * abs(value):.2f} points"
+    return f"{abs(value):.3g}"
+
+
+def _cv_metrics(cv: dict) -> tuple[list[dict], list[str], dict, dict]:
+    """(folds, metric names, means, stds) of cv.json; means and stds computed when missing."""
+    folds = cv["folds"]
+    if not isinstance(folds, list) or not folds or not all(isinstance(f, dict) for f in folds):
+        raise ValueError("cv.json's folds must be a non-empty list of objects")
+    means = cv.get("mean") if isinstance(cv.get("mean"), dict) else {}
+    stds = cv.get("std") if isinstance(cv.get("std"), dict) else {}
+    names = [n for n in figures.scalar_metrics(folds) if n in means] or figures.scalar_metrics(folds)
+    for name in names:
+        values = _finite(f.get(name) for f in folds)
+        if name not in means and values:
+            means[name] = sum(values) / len(values)
+        if name not in stds and values:
+            mean = sum(values) / len(values)
+            stds[name] = math.sqrt(sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1))
+    return folds, names, means, stds
+
+
+def _lab_scale(variants: list[dict]) -> float:
+    """100 when the accuracies are fractions (gaps are then shown in points), else 1."""
+    values = _finite(v.get(k) for v in variants for k in ("train_accuracy", "test_accuracy"))
+    return 100.0 if all(abs(v) <= 1.0 for v in values) else 1.0
+
+
+def _lab_gaps(variants: list[dict]) -> list[float]:
+    gaps = []
+    for variant in variants:
+        gap = _as_float(variant.get("gap"))
+        if not math.isfinite(gap):
+            gap = _as_float(variant.get("train_accuracy")) - _as_float(variant.get("test_accuracy"))
+        gaps.append(gap)
+    return gaps
+
+
+def _lab_variants(lab: dict) -> list[dict]:
+    variants = lab["variants"]
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        raise ValueError("lab.json's variants must be a non-empty list of objects")
+    return variants
+
+
+def _ensemble_scores(ensemble: dict) -> tuple[str, list[dict], list[float], float]:
+    metric = str(ensemble.get("metric") or "accuracy")
+    members = ensemble["members"]
+    if not isinstance(members, list) or not members or not all(isinstance(m, dict) for m in members):
+        raise ValueError("ensemble.json's members must be a non-empty list of objects")
+    combined = ensemble["ensemble"]
+    if not isinstance(combined, dict):
+        raise ValueError("ensemble.json's ensemble must be an object of scores")
+    return metric, members, [_as_float(m.get(metric)) for m in members], _as_float(combined.get(metric))
+
+
+def _best_member(members: list[dict], scores: list[float], metric: str) -> tuple[str, float]:
+    ranked = [(s, str(m.get("name", f"member {i + 1}"))) for i, (m, s) in enumerate(zip(members, scores))
+              if math.isfinite(s)]
+    if not ranked:
+        raise ValueError(f"no member has a finite {metric}")
+    score, name = (min if _lower_is_better(metric) else max)(ranked, key=lambda p: p[0])
+    return name, score
+
+
+def _several_models_stats(run: RunFiles) -> list[tuple[str, str]]:
+    """Headline numbers of a cross-validation, an ensemble or the overfitting lab."""
+    stats = []
+    if run.cv is not None:
+        folds, names, means, stds = _cv_metrics(run.cv)
+        for name in _by_headline_order(names)[:2]:
+            stats.append((_fmt_pm(means[name], stds.get(name), name),
+                          f"{name.replace('_', ' ')}, mean ± std over {len(folds)} folds"))
+    if run.ensemble is not None:
+        metric, members, scores, combined = _ensemble_scores(run.ensemble)
+        best_name, best = _best_member(members, scores, metric)
+        method = run.ensemble.get("method")
+        stats.append((_fmt(combined, metric), f"ensemble {metric.replace('_', ' ')}"
+                      + (f" ({method})" if method else "")))
+        stats.append((_fmt(best, metric), f"best member {metric.replace('_', ' ')} ({best_name})"))
+    if run.lab is not None:
+        variants = _lab_variants(run.lab)
+        scale, gaps = _lab_scale(variants), _lab_gaps(variants)
+        unit = " pts" if scale == 100 else ""
+        name = str(variants[0].get("name", "baseline"))
+        stats.append((f"{scale * gaps[0]:.1f}{unit}", "baseline gap (train − test accuracy)" if name == "baseline"
+                      else f"baseline gap ({name}, train − test accuracy)"))
+        candidates = [(g, str(v.get("name", "?"))) for g, v in zip(gaps[1:], variants[1:]) if math.isfinite(g)]
+        if candidates:
+            gap, name = min(candidates, key=lambda p: p[0])
+            stats.append((f"{scale * gap:.1f}{unit}", f"smallest gap ({name})"))
+    return stats
+
+
+def _several_models_facts(run: RunFiles) -> list[str]:
+    facts = []
+    if run.cv is not None:
+        folds = run.cv.get("folds")
+        k = run.cv.get("k", len(folds) if isinstance(folds, list) else "?")
+        facts.append(f"{k}-fold cross-validation" + (", stratified" if run.cv.get("stratified") else ""))
+    if run.ensemble is not None:
+        members = run.ensemble.get("members")
+        count = len(members) if isinstance(members, list) else "?"
+        facts.append(f"ensemble of {count} members" + (f" ({run.ensemble['method']})"
+                                                       if run.ensemble.get("method") else ""))
+    if run.lab is not None:
+        variants = run.lab.get("variants")
+        count = len(variants) if isinstance(variants, list) else "?"
+        fact = f"overfitting lab: {count} variants"
+        if isinstance(run.lab.get("train_size"), int):
+            fact += f" on {run.lab['train_size']:,} training examples"
+        facts.append(fact)
+    return facts
+
+
+def _cv_section(run: RunFiles) -> str:
+    how = ("The data were split into k parts (folds); k models were trained, each with one fold held "
+           "out for testing and the rest for training, so every example is tested exactly once. "
+           "Each dot is one fold's score; the box spans the middle half of the folds. A wide spread "
+           "means the score depends a lot on which examples land in the test fold, so a single "
+           "train/test split would have been luck.")
+    folds, names, means, stds = _cv_metrics(run.cv)
+    png = figures.cross_validation_boxes(folds, names)
+    sizes = run.cv.get("fold_sizes") if isinstance(run.cv.get("fold_sizes"), list) else []
+    header = ["fold", "train", "held out"] + [_e(n.replace("_", " ")) for n in names]
+    rows = []
+    for i, fold in enumerate(folds):
+        size = sizes[i] if i < len(sizes) and isinstance(sizes[i], list) and len(sizes[i]) == 2 else [None, None]
+        rows.append([str(i + 1), _e(_fmt(size[0])), _e(_fmt(size[1]))]
+                    + [_e(_fmt(_as_float(fold.get(n)), n)) for n in names])
+    footer = ["mean ± std", "", ""] + [_e(_fmt_pm(means.get(n), stds.get(n), n)) for n in names]
+    k = run.cv.get("k", len(folds))
+    kind = ("stratified: every fold keeps the class proportions of the whole data set"
+            if run.cv.get("stratified") else "not stratified: folds are random slices")
+    body = (_img(png, "cross-validation scores per fold")
+            + f'<p class="aside">{_e(f"{k} folds, {kind}.")}</p>'
+            + f'<div class="scroll">{_table(header, rows, "numbers", footer=footer)}</div>')
+    return _section("cross-validation", "Cross-validation", how, body)
+
+
+def _ensemble_section(run: RunFiles) -> str:
+    how = ("Several models trained separately vote together. Grey bars are the members, the "
+           "coloured bar the ensemble, the dashed line the average member. The y axis is zoomed in, "
+           "so small differences look large: read the numbers. An ensemble helps when its members "
+           "make different mistakes.")
+    metric, members, scores, combined = _ensemble_scores(run.ensemble)
+    names = [str(m.get("name", f"member {i + 1}")) for i, m in enumerate(members)]
+    png = figures.ensemble_bars(names, scores, combined, metric)
+    finite = _finite(scores)
+    body = [_img(png, f"{metric} of each ensemble member and of the ensemble")]
+    methods = {"average": "averages the members' predicted probabilities",
+               "vote": "takes a majority vote of the members' predicted classes",
+               "weighted": "takes a weighted average of the members' predicted probabilities"}
+    method = run.ensemble.get("method")
+    if finite and math.isfinite(combined):
+        mean = sum(finite) / len(finite)
+        best_name, best = _best_member(members, scores, metric)
+        sign = -1.0 if _lower_is_better(metric) else 1.0
+
+        def relation(delta):  # "better" is up for accuracy, down for a loss
+            if delta == 0:
+                return "level with"
+            return ("above" if delta > 0 else "below") if sign > 0 else ("below" if delta < 0 else "above")
+
+        text = (f"The ensemble scores {_fmt(combined, metric)}, {_difference(combined - mean, metric)} "
+                f"{relation(combined - mean)} its average member and {_difference(combined - best, metric)} "
+                f"{relation(combined - best)} its best ({best_name}).")
+        if method in methods:
+            text += f" It {methods[method]}."
+        body.append(f'<p class="lead">{_e(text)}</p>')
+    columns = figures.scalar_metrics(members + [run.ensemble["ensemble"]])
+    rows = [[_e(name)] + [_e(_fmt(_as_float(m.get(c)), c)) for c in columns] for name, m in zip(names, members)]
+    rows.append(["<b>ensemble</b>"] + [_e(_fmt(_as_float(run.ensemble["ensemble"].get(c)), c)) for c in columns])
+    body.append(_table(["model"] + [_e(c.replace("_", " ")) for c in columns], rows, "numbers",
+                       [""] * (len(rows) - 1) + ["highlight"]))
+    return _section("ensemble", "Ensemble", how, "".join(body))
+
+
+def _lab_section(run: RunFiles) -> str:
+    how = ("The same model, trained on the same deliberately small training set, once plainly (the "
+           "baseline) and once with each remedy against overfitting. In each panel, the distance "
+           'between the <span class="train">training</span> and <span class="val">validation</span> '
+           "curves is overfitting: the model learns its training examples by heart. A remedy works "
+           "when it narrows the gap (train minus test accuracy) without lowering test accuracy.")
+    variants = _lab_variants(run.lab)
+    scale, gaps = _lab_scale(variants), _lab_gaps(variants)
+    unit = "points" if scale == 100 else "units"
+    names = [str(v.get("name", f"variant {i + 1}")) for i, v in enumerate(variants)]
+    body = [_img(figures.overfitting_lab_curves(variants), "training and validation accuracy of each variant")]
+    facts = [f"{_fmt(run.lab[key])} {label}" for key, label in
+             (("train_size", "training examples"), ("validation_size", "validation examples"),
+              ("test_size", "test examples"), ("epochs", "epochs at most"))
+             if run.lab.get(key) is not None]
+    if facts:
+        body.append(f'<p class="aside">{_e(", ".join(facts))}; the first variant is the baseline.</p>')
+    rows = []
+    for i, (variant, gap) in enumerate(zip(variants, gaps)):
+        if i == 0:
+            change = '<span class="sub">baseline</span>'
+        elif math.isfinite(gap) and math.isfinite(gaps[0]):
+            delta = scale * (gap - gaps[0])
+            css = "narrower" if delta < 0 else ("wider" if delta > 0 else "")
+            change = f'<span class="{css}">{delta:+.1f}</span>'.replace("-", "−")
+        else:
+            change = "—"
+        rows.append([f"<b>{_e(names[i])}</b>", _e(variant.get("description") or ""),
+                     _e(_fmt(_as_float(variant.get("train_accuracy")), "accuracy")),
+                     _e(_fmt(_as_float(variant.get("test_accuracy")), "accuracy")),
+                     _e(f"{scale * gap:.1f}" if math.isfinite(gap) else "—"), change])
+    body.append(_table(["variant", "what changes", "train accuracy", "test accuracy", f"gap ({unit})",
+                        "gap vs baseline"], rows, "numbers"))
+    finite_gaps = [(g, n) for g, n in zip(gaps, names) if math.isfinite(g)]
+    tests = [(_as_float(v.get("test_accuracy")), n) for v, n in zip(variants, names)]
+    tests = [(t, n) for t, n in tests if math.isfinite(t)]
+    if finite_gaps and tests:
+        gap, gap_name = min(finite_gaps, key=lambda p: p[0])  # ties: the first listed
+        test, test_name = max(tests, key=lambda p: p[0])
+        baseline = f"{scale * gaps[0]:.1f}" if math.isfinite(gaps[0]) else "—"
+        if gap_name == test_name:
+            text = (f"{gap_name} has both the smallest gap ({scale * gap:.1f} {unit}, baseline "
+                    f"{baseline}) and the best test accuracy ({_fmt(test, 'accuracy')}).")
+        else:
+            text = (f"Smallest gap: {gap_name} ({scale * gap:.1f} {unit}, baseline {baseline}). "
+                    f"Best test accuracy: {test_name} ({_fmt(test, 'accuracy')}).")
+        body.append(f'<p class="lead">{_e(text)}</p>')
+    body.append(_img(figures.gap_bars(names, [scale * g for g in gaps], unit), "overfitting gap per variant"))
+    return _section("overfitting-lab", "Overfitting lab", how, "".join(body))
+
+
 def _safe(render, run: RunFiles, anchor: str, title: str) -> str:
     """Render one section; if its data is malformed, say so instead of losing the whole page."""
     try:
@@ -676,6 +1407,65 @@ def _safe(render, run: RunFiles, anchor: str, title: str) -> str:
         return _section(anchor, _e(title), "",
                         _note(f"This section could not be drawn from the run's files "
                               f"({_e(type(error).__name__)}: {_e(error)}).", "warn"))
+
+
+def _applies(applies, run: RunFiles) -> bool:
+    """Whether a section has data to show; when deciding fails, show it (it will say why)."""
+    try:
+        return bool(applies(run))
+    except Exception:
+        return True
+
+
+def _one_model(run: RunFiles) -> bool:
+    """A run that trained one model (not a cross-validation, ensemble or overfitting lab)."""
+    return _kind(run) not in KIND_FILES
+
+
+def _has_test(run: RunFiles) -> bool:
+    test = run.summary.get("test")
+    return _one_model(run) or (isinstance(test, dict) and bool(test))
+
+
+def _has_matrix(run: RunFiles) -> bool:
+    return _is_classification(run) and (_one_model(run) or bool(_evaluation(run).get("confusion_matrix")))
+
+
+def _has_per_class(run: RunFiles) -> bool:
+    return _is_classification(run) and (_one_model(run) or bool(_evaluation(run).get("per_class")))
+
+
+def _has_samples(run: RunFiles) -> bool:
+    return _is_classification(run) and (_one_model(run) or run.samples is not None)
+
+
+def _has_model(run: RunFiles) -> bool:
+    return _one_model(run) or isinstance(run.summary.get("model"), dict)
+
+
+# (anchor, title in the table of contents, renderer, whether the run has its data), in page
+# order. The sections of one trained model always appear for such a run (saying what is
+# missing, which is news there); every other section appears only when its data exist.
+_SECTIONS = (
+    ("curves", "Training curves", _curves_section, lambda run: _one_model(run) or run.history),
+    ("learning-rate", "Learning rate", _learning_rate_section, _shows_learning_rate),
+    ("gradients", "Gradient norms", _gradient_section, _has_gradients),
+    ("test", "Test results", _test_section, _has_test),
+    ("predicted", "Predicted vs true", _regression_section, _has_regression_pairs),
+    ("cross-validation", "Cross-validation", _cv_section, lambda run: run.cv is not None),
+    ("ensemble", "Ensemble", _ensemble_section, lambda run: run.ensemble is not None),
+    ("overfitting-lab", "Overfitting lab", _lab_section, lambda run: run.lab is not None),
+    ("confusion", "Confusion matrix", _confusion_section, _has_matrix),
+    ("per-class", "Per-class results", _per_class_section, _has_per_class),
+    ("roc-pr", "ROC and precision–recall", _roc_pr_section, _has_curves),
+    ("calibration", "Calibration", _calibration_section, _has_calibration),
+    ("threshold", "Decision threshold", _threshold_section, lambda run: _threshold(run) is not None),
+    ("predictions", "Predictions", _predictions_section, _has_samples),
+    ("wrong", "Mistakes", _wrong_section, _has_samples),
+    ("model", "Model", _model_section, _has_model),
+    ("config", "Configuration", _config_section, lambda run: True),
+    ("run", "Timings and environment", _run_section, lambda run: True),
+)
 
 
 def render_page(run: RunFiles) -> str:
@@ -692,15 +1482,8 @@ def render_page(run: RunFiles) -> str:
         >>> page.startswith("<!DOCTYPE html>")
         True
     """
-    sections = [("curves", "Training curves", _curves_section),
-                ("test", "Test results", _test_section)]
-    if _is_classification(run):
-        sections += [("confusion", "Confusion matrix", _confusion_section),
-                     ("per-class", "Per-class results", _per_class_section),
-                     ("predictions", "Predictions", _predictions_section),
-                     ("wrong", "Mistakes", _wrong_section)]
-    sections += [("model", "Model", _model_section), ("config", "Configuration", _config_section),
-                 ("run", "Timings and environment", _run_section)]
+    sections = [(anchor, title, render) for anchor, title, render, applies in _SECTIONS
+                if _applies(applies, run)]
     nav = "".join(f'<a href="#{anchor}">{_e(title)}</a>' for anchor, title, _ in sections)
     body = [_safe(lambda r: _header(r), run, "top", "Header")]
     body.append(f'<nav class="toc">{nav}</nav>')
@@ -784,6 +1567,11 @@ td {{ border-bottom: 1px solid #f0f1f3; padding: 6px 10px; vertical-align: top; 
 tfoot td {{ border-top: 2px solid var(--line); border-bottom: 0; font-weight: 600; }}
 .sub {{ font-weight: 400; color: var(--muted); font-size: 12px; }}
 tr.weak td {{ background: #fff1f2; }}
+tr.highlight td {{ background: #eef2ff; font-weight: 600; }}
+.narrower {{ color: {figures.BETTER_COLOR}; font-weight: 600; }}
+.wider {{ color: var(--bad); font-weight: 600; }}
+.lead {{ font-size: 15px; margin: 10px 0 8px; font-weight: 600; }}
+table.matrix td:not(:first-child), table.matrix th:not(:first-child) {{ text-align: right; }}
 tr.frozen td {{ color: #9ca3af; }}
 table.kv td:first-child {{ color: var(--muted); width: 34%; }}
 table.kv thead {{ display: none; }}

@@ -1,7 +1,7 @@
 """Training: the `Learner` loop, callbacks, losses, optimizers, metrics, checkpoints."""
 
-from .callbacks import (Callback, CSVLogger, EarlyStopping, History, MetricsLogger, ModelCheckpoint, NaNGuard,
-                        ProgressBar, TensorBoard)
+from .callbacks import (Callback, CSVLogger, EarlyStopping, GradientStats, History, LearningRateLogger, MetricsLogger,
+                        ModelCheckpoint, NaNGuard, ProgressBar, TensorBoard)
 from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from .loop import Learner
 from .losses import get_loss
@@ -9,5 +9,5 @@ from .optimizers import get_optimizer, get_scheduler
 from .summary import summarize
 
 __all__ = ["Learner", "Callback", "History", "EarlyStopping", "ModelCheckpoint", "NaNGuard", "CSVLogger",
-           "MetricsLogger", "TensorBoard", "ProgressBar", "get_loss", "get_optimizer", "get_scheduler",
+           "MetricsLogger", "TensorBoard", "LearningRateLogger", "GradientStats", "ProgressBar", "get_loss", "get_optimizer", "get_scheduler",
            "save_weights", "load_weights", "save_checkpoint", "load_checkpoint", "summarize"]

@@ -124,7 +124,7 @@ class EarlyStopping(Callback, _Monitor):
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.detach().clone() for k, v in learner.model.state_dict().items()}
+                self.best_weights = {k: v.detach().clone() for k, v in learner.eval_model.state_dict().items()}
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -190,6 +190,82 @@ class NaNGuard(Callback):
             learner.stop_reason = (f"the training {name.replace('_', ' ')} became {value} at epoch {learner.epoch + 1}, step {step} "
                                    f"(global step {learner.global_step}); the last good checkpoint was kept. "
                                    "Try a lower learning rate, gradient clipping, or check the data for NaNs")
+
+
+class LearningRateLogger(Callback):
+    """Record the learning rate of every optimizer step and write it to `schedule.json` each epoch.
+
+    Warm-up, one-cycle and restarts change the rate inside an epoch, which a per-epoch `lr`
+    column cannot show. The file holds `{"step": [...], "lr": [...], "steps_per_epoch": n}`,
+    thinned to at most `max_points` evenly spaced steps.
+
+    Example:
+        >>> LearningRateLogger("runs/demo/schedule.json").path.name
+        'schedule.json'
+    """
+
+    def __init__(self, path, max_points: int = 2000):
+        self.path, self.max_points = Path(path), max_points
+        self.steps: list[int] = []
+        self.lrs: list[float] = []
+
+    def on_fit_begin(self, learner):
+        if self.path.exists():  # a resumed run: keep the steps before the checkpoint
+            import json
+
+            saved = json.loads(self.path.read_text())
+            keep = [i for i, step in enumerate(saved.get("step", [])) if step <= learner.global_step]
+            self.steps, self.lrs = [saved["step"][i] for i in keep], [saved["lr"][i] for i in keep]
+
+    def on_train_batch_end(self, learner, step, logs):
+        if learner.optimizer is not None:
+            self.steps.append(learner.global_step)
+            self.lrs.append(learner.optimizer.param_groups[0]["lr"])
+
+    def on_epoch_end(self, learner, epoch, logs):
+        from .._io import write_json
+
+        stride = max(1, -(-len(self.steps) // self.max_points))
+        write_json(self.path, {"step": self.steps[::stride], "lr": self.lrs[::stride],
+                               "steps_per_epoch": max(learner.steps_per_epoch * learner.accumulate, 1)})
+
+
+class GradientStats(Callback):
+    """Every `every` optimizer steps, log each weight's gradient norm and weight norm to a JSON-lines file.
+
+    Gradients that shrink layer after layer towards the input (vanishing) or blow up
+    (exploding, the textbook's RNN problem) show as diverging lines in the report.
+    One line: `{"step": 120, "epoch": 1.5, "layers": {"0.weight": {"grad_norm": ..., "weight_norm": ...}}}`.
+    Only weight matrices and kernels are logged (biases add lines, not insight).
+
+    Example:
+        >>> GradientStats("runs/demo/grad_stats.jsonl", every=50).every
+        50
+    """
+
+    def __init__(self, path, every: int = 50):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError("Invalid value received for `every`.", expected="an integer >= 1 (optimizer steps)",
+                              received=f"every={every!r}", fix="Pass every=50, for example.")
+        self.path, self.every = Path(path), every
+
+    def on_fit_begin(self, learner):
+        if self.path.exists() and learner.epoch == 0:
+            self.path.unlink()  # a fresh fit starts a fresh file; a resumed one appends
+
+    def on_train_batch_end(self, learner, step, logs):
+        if learner.global_step % self.every or learner._micro_steps:
+            return
+        import torch
+
+        named = [(n, p) for n, p in learner.model.named_parameters() if p.ndim > 1 and p.grad is not None]
+        if not named:
+            return
+        grads = torch.stack(torch._foreach_norm([p.grad.detach() for _, p in named])).tolist()
+        weights = torch.stack(torch._foreach_norm([p.detach() for _, p in named])).tolist()
+        layers = {n: {"grad_norm": g, "weight_norm": w} for (n, _), g, w in zip(named, grads, weights)}
+        epoch = learner.epoch + step / max(learner.steps_per_epoch * learner.accumulate, 1)
+        append_jsonl(self.path, {"step": learner.global_step, "epoch": round(epoch, 4), "layers": layers})
 
 
 class MetricsLogger(Callback):

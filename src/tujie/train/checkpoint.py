@@ -33,20 +33,21 @@ def save_weights(path, model: torch.nn.Module, metadata: dict | None = None) -> 
 
 
 def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | None = None,
-                    generators: dict | None = None) -> Path:
-    """Write everything needed to resume training into one safetensors file, atomically."""
+                    generators: dict | None = None, *, modules: dict | None = None, optimizers: dict | None = None) -> Path:
+    """Write everything needed to resume training into one safetensors file, atomically.
+
+    `modules` (e.g. {"ema": averaged_model}) and `optimizers` (e.g. a GAN's {"optimizer_g": ...})
+    are extra state saved under their own prefixes and restored by `load_checkpoint`.
+    """
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     meta: dict = {"state": state or {}}
     if optimizer is not None:
-        opt = optimizer.state_dict()
-        scalars = {}
-        for pid, pstate in opt["state"].items():
-            for key, value in pstate.items():
-                if torch.is_tensor(value):
-                    tensors[f"optimizer.{pid}.{key}"] = value
-                else:
-                    scalars.setdefault(str(pid), {})[key] = value
-        meta["optimizer"] = {"param_groups": opt["param_groups"], "scalars": scalars}
+        meta["optimizer"] = _optimizer_state(optimizer, "optimizer", tensors)
+    for name, module in (modules or {}).items():
+        tensors.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+    for name, opt in (optimizers or {}).items():
+        if opt is not None:  # made on first use: nothing to save before the first step
+            meta.setdefault("optimizers", {})[name] = _optimizer_state(opt, name, tensors)
     if scheduler is not None:
         meta["scheduler"] = scheduler.state_dict()
     tensors["rng.torch"] = torch.get_rng_state()
@@ -56,6 +57,30 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, state: dict | N
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
     return _write(path, tensors, meta)
+
+
+def _optimizer_state(optimizer, prefix: str, tensors: dict) -> dict:
+    """Put an optimizer's tensor state into `tensors` as `prefix.<param id>.<key>`; return the JSON rest."""
+    opt = optimizer.state_dict()
+    scalars: dict = {}
+    for pid, pstate in opt["state"].items():
+        for key, value in pstate.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{pid}.{key}"] = value
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return {"param_groups": opt["param_groups"], "scalars": scalars}
+
+
+def _load_optimizer_state(optimizer, prefix: str, tensors: dict, saved: dict) -> None:
+    state: dict = {}
+    for name, t in tensors.items():
+        if name.startswith(prefix + "."):
+            pid, key = name[len(prefix) + 1:].split(".", 1)
+            state.setdefault(int(pid), {})[key] = t
+    for pid, scalars in saved["scalars"].items():
+        state.setdefault(int(pid), {}).update(scalars)
+    optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
 
 
 def _write(path, tensors: dict, meta: dict) -> Path:
@@ -112,24 +137,29 @@ def check_compatible(path, model: torch.nn.Module, weights: dict[str, torch.Tens
                               expected="the same layer names and shapes", fix="Load it into the model it was saved from (same recipe and model settings).")
 
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None, generators: dict | None = None) -> dict:
-    """Restore model/optimizer/scheduler/RNG from `path`; returns the saved loop `state` dict."""
+def load_checkpoint(path, model, optimizer=None, scheduler=None, generators: dict | None = None, *,
+                    modules: dict | None = None, optimizers: dict | None = None) -> dict:
+    """Restore model/optimizer/scheduler/RNG (and extra `modules`/`optimizers`) from `path`; returns the loop `state`."""
     tensors, meta = read_checkpoint(path)
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     check_compatible(path, model, weights)
     if optimizer is not None and "optimizer" not in meta:
         raise CheckpointError(f"Checkpoint {path} holds weights only, no optimizer state.",
                               fix="Resume from `last.safetensors`; load `best.safetensors` with load_weights() instead.")
+    extra = {}
+    for name, module in (modules or {}).items():
+        own = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
+        if own:  # a checkpoint written before `name` existed (e.g. EMA turned on later) keeps the fresh copy
+            check_compatible(path, module, own)
+            extra[name] = (module, own)
     model.load_state_dict(weights)
+    for module, own in extra.values():
+        module.load_state_dict(own)
     if optimizer is not None:
-        state: dict = {}
-        for name, t in tensors.items():
-            if name.startswith("optimizer."):
-                _, pid, key = name.split(".", 2)
-                state.setdefault(int(pid), {})[key] = t
-        for pid, scalars in meta["optimizer"]["scalars"].items():
-            state.setdefault(int(pid), {}).update(scalars)
-        optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+        _load_optimizer_state(optimizer, "optimizer", tensors, meta["optimizer"])
+    for name, opt in (optimizers or {}).items():
+        if opt is not None and name in meta.get("optimizers", {}):
+            _load_optimizer_state(opt, name, tensors, meta["optimizers"][name])
     if scheduler is not None and "scheduler" in meta:
         scheduler.load_state_dict(meta["scheduler"])
     if "rng.torch" in tensors:

@@ -8,6 +8,12 @@ means collect the batch logs, and callbacks see every batch and every epoch.
 A model may bring its own `train_step(batch, learner)` / `eval_step(batch, learner)`
 (GANs, seq2seq, RL): the loop then calls those and averages whatever they return.
 
+The training options of the textbook's chapters on generalisation are keyword arguments
+of `Learner`, each off by default so the plain loop stays as cheap as a hand-written one:
+L1/L2 penalties, label smoothing, max-norm, batch augmentation and mixup/cutmix, gradient
+clipping (norm or value) and accumulation, mixed precision (bf16, fp16 with a scaler) and
+an exponential moving average (EMA) of the weights.
+
 Example:
     >>> import torch, tujie as tj
     >>> model = torch.nn.Sequential(torch.nn.Linear(4, 3))
@@ -20,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 
 import torch
@@ -37,19 +45,31 @@ from .optimizers import get_optimizer, get_scheduler
 
 
 class RunningMeans:
-    """Sample-weighted running means of the per-batch logs of one epoch."""
+    """Sample-weighted running means of the per-batch logs of one epoch (and the maximum gradient norm).
+
+    A key missing from some batches (the gradient norm, logged only on optimizer steps
+    when gradients are accumulated) is averaged over the batches that have it.
+    """
+
+    MAX_KEYS = ("grad_norm",)  # also reported as `<key>_max`: one exploding step hides in a mean
 
     def __init__(self):
         self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.maxima: dict[str, float] = {}
         self.count = 0
 
     def add(self, logs: dict[str, float], n: int) -> None:
         for key, value in logs.items():
             self.sums[key] = self.sums.get(key, 0.0) + value * n
+            self.counts[key] = self.counts.get(key, 0) + n
+            if key in self.MAX_KEYS:
+                self.maxima[key] = max(self.maxima.get(key, -math.inf), value)
         self.count += n
 
     def means(self) -> dict[str, float]:
-        return {k: s / max(self.count, 1) for k, s in self.sums.items()}
+        means = {k: s / max(self.counts[k], 1) for k, s in self.sums.items()}
+        return {**means, **{f"{k}_max": v for k, v in self.maxima.items()}}
 
 
 class Learner:
@@ -69,15 +89,51 @@ class Learner:
         optimizer_options: extra optimizer keywords (momentum, nesterov, weight_decay, ...).
         augment: a callable applied to each training batch's inputs in `train_step` (e.g. kornia
             augmentations from `tujie.data.augment.build_augmentation`); never to validation or test.
+        mixing: a callable `(x, y) -> (x, soft_y)` applied after `augment` (`tujie.data.mixing.MixUp`
+            or `CutMix`); the loss then sees probability targets (cross-entropy accepts them).
+        l1, l2: penalties `l1 * sum|w|` and `l2 * sum w^2` over the weight matrices and kernels
+            (parameters with 2+ dimensions; biases and norm scales are left alone), added to the loss
+            that is minimised. The logged `loss` is the data loss alone, comparable with `val_loss`.
+            (Decoupled weight decay is `optimizer="adamw", optimizer_options={"weight_decay": ...}`.)
+        label_smoothing: the cross-entropy target mass spread over all classes (Szegedy et al. 2016).
+        max_norm: after every step, rescale each unit's incoming weight vector (each row of a
+            weight matrix, each output filter of a kernel) to an L2 norm of at most this (Srivastava et al. 2014).
+        clip_grad_norm: rescale the gradients so their global L2 norm is at most this.
+        clip_grad_value: clamp every gradient element to [-value, value].
+        accumulate: add up the gradients of this many batches before each optimizer step
+            (an effective batch of `accumulate * batch_size` with the memory of one batch).
+        precision: "32" (default), "bf16" (autocast to bfloat16, CPU or GPU) or "fp16" (autocast to
+            float16 with a gradient scaler, for GPUs).
+        ema: decay of an exponential moving average of the weights (e.g. 0.999). Validation and
+            test use the averaged weights, and they replace the model's at the end of `fit`.
+        track_grad_norm: log the global gradient norm (`grad_norm`, `grad_norm_max` per epoch);
+            always on when `clip_grad_norm` is set, since clipping computes it anyway.
     """
 
     def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
                  metrics=("accuracy",), scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
-                 optimizer_options: dict | None = None, augment=None):
+                 optimizer_options: dict | None = None, augment=None, mixing=None, l1: float = 0.0, l2: float = 0.0,
+                 label_smoothing: float = 0.0, max_norm: float | None = None, clip_grad_norm: float | None = None,
+                 clip_grad_value: float | None = None, accumulate: int = 1, precision="32", ema: float | None = None,
+                 track_grad_norm: bool = False):
         self.model = model
-        self.augment = augment
-        self.loss_fn = get_loss(loss)
+        self.augment, self.mixing = augment, mixing
+        self.loss_fn = _with_label_smoothing(get_loss(loss), label_smoothing)
         self.kind = loss_kind(self.loss_fn)
+        self.l1, self.l2 = _nonnegative("l1", l1), _nonnegative("l2", l2)
+        self.max_norm = _positive_or_none("max_norm", max_norm)
+        self.clip_grad_norm = _positive_or_none("clip_grad_norm", clip_grad_norm)
+        self.clip_grad_value = _positive_or_none("clip_grad_value", clip_grad_value)
+        self.track_grad_norm = bool(track_grad_norm) or self.clip_grad_norm is not None
+        if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+            raise ConfigError("Invalid value received for `accumulate`.", expected="an integer >= 1 (batches per optimizer step)",
+                              received=f"accumulate={accumulate!r}", fix="Pass accumulate=4, for example, or 1 for no accumulation.")
+        self.accumulate = accumulate
+        if ema is not None and not 0.0 < ema < 1.0:
+            raise ConfigError("Invalid value received for `ema`.", expected="a decay between 0 and 1, e.g. 0.999",
+                              received=f"ema={ema!r}", fix="Pass ema=0.999, or None for no weight averaging.")
+        self.ema_decay, self.ema = ema, None
+        self.precision = _precision(precision)
         self.metric_names = normalize_names(metrics)
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
         self._optimizer_spec, self._optimizer_options = optimizer, {"lr": lr, **(optimizer_options or {})}
@@ -94,6 +150,10 @@ class Learner:
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
         self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
         self.running = RunningMeans()
+        self.device_autocast = self._autocast()
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
+        self._micro_steps = 0  # batches whose gradients are waiting for the next optimizer step
+        self._penalized: list[torch.Tensor] = []  # weight matrices/kernels for l1, l2 and max_norm
 
     # ------------------------------------------------------------------ training
     def fit(self, x, y=None, *, epochs: int = 1, batch_size: int = 32, validation_data=None,
@@ -123,7 +183,7 @@ class Learner:
             train, validation_data = self._split(train, validation_split)
         batches = self._batches(train, batch_size, shuffle)
         val_batches = None if validation_data is None else self._batches(self._as_dataset(validation_data)[0], max(batch_size, 1024), False)
-        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=len(batches))
+        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=-(-len(batches) // self.accumulate))
 
         if initial_epoch == 0:
             self.history, self.epoch = History(), 0
@@ -146,12 +206,14 @@ class Learner:
                 logs = {k: float(v) for k, v in step_fn(batch).items()}  # float(): one sync, as `loss.item()` would
                 self.running.add(logs, _batch_len(batch))
                 self.global_step += 1
-                if self.scheduler is not None and self.scheduler_interval == "step":
-                    self.scheduler.step()
-                for cb in per_batch:
+                for cb in per_batch:  # before the scheduler steps: callbacks see the rate this batch used
                     cb.on_train_batch_end(self, step, logs)
+                if self.scheduler is not None and self.scheduler_interval == "step" and self._micro_steps == 0:
+                    self.scheduler.step()
                 if self.stop_training:
                     break
+            if self._micro_steps:  # the epoch ended inside an accumulation group: use those gradients too
+                self.optimizer_step()
             seconds = time.perf_counter() - start
             logs = {"epoch": epoch, **self.running.means()}
             if val_batches is not None and not self.diverged:
@@ -166,6 +228,8 @@ class Learner:
             if self.stop_training:
                 break
         self.history.stop_reason = self.stop_reason
+        if self.ema is not None and not self.diverged:  # from here on the model *is* the averaged model
+            self.model.load_state_dict(self.ema.module.state_dict())
         for cb in callbacks:
             cb.on_fit_end(self)
         return self.history
@@ -174,16 +238,68 @@ class Learner:
         """One optimisation step on `(x, y)`: forward, loss, backward, update. Returns the batch logs."""
         *inputs, y = batch  # (x, y), or (x1, x2, ..., y) for models with several inputs
         if self.augment is not None:
-            inputs[0] = self.augment(inputs[0])
-        output = self.model(*inputs)
-        loss = self.loss_fn(output, y)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        logs = {"loss": loss.detach()}
+            inputs[0] = self.augment(inputs[0])  # flips, crops, ... on the whole batch at once
+        if self.mixing is not None:
+            inputs[0], y = self.mixing(inputs[0], y)  # mixup/cutmix: y becomes soft targets (batch, classes)
+        with self.device_autocast:  # a no-op at full precision
+            output = self.model(*inputs)
+            loss = self.loss_fn(output, y)
+        objective = loss + self.penalty() if (self.l1 or self.l2) else loss
+        logs = self.backward(objective)
+        logs["loss"] = loss.detach()
         if self._batch_accuracy is not None:
             logs["accuracy"] = self._batch_accuracy(output.detach(), y)  # a float, as a hand-written loop counts it
         return logs
+
+    def penalty(self) -> torch.Tensor:
+        """The L1/L2 penalty on the weights: `l1 * sum|w| + l2 * sum w^2` (Keras' kernel regularizers)."""
+        total = 0.0
+        if self.l1:
+            total = total + self.l1 * sum(w.abs().sum() for w in self._penalized)
+        if self.l2:
+            total = total + self.l2 * sum(w.pow(2).sum() for w in self._penalized)
+        return total
+
+    def backward(self, loss: torch.Tensor) -> dict:
+        """Backpropagate `loss`; every `accumulate` batches, take the optimizer step. Returns logs (grad_norm)."""
+        if self._micro_steps == 0:  # zeroed here, not after the step, so callbacks can still read the gradients
+            self.optimizer.zero_grad(set_to_none=True)
+        if self.accumulate > 1:
+            loss = loss / self.accumulate  # the accumulated gradient is then the mean over the group
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+        self._micro_steps += 1
+        if self._micro_steps < self.accumulate:
+            return {}
+        return self.optimizer_step()
+
+    def optimizer_step(self) -> dict:
+        """Clip, step (through the fp16 scaler if any), apply max-norm and update the EMA weights."""
+        self._micro_steps = 0
+        logs = {}
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        if self.clip_grad_value is not None:
+            nn.utils.clip_grad_value_(params, self.clip_grad_value)
+        if self.track_grad_norm:  # the norm before clipping: what the model really produced
+            logs["grad_norm"] = nn.utils.clip_grad_norm_(params, self.clip_grad_norm or math.inf, foreach=True)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)  # skipped when the fp16 gradients overflowed
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        if self.max_norm is not None:
+            with torch.no_grad():
+                for w in self._penalized:  # each row (unit) or output filter at most `max_norm` long
+                    w.copy_(torch.renorm(w, p=2, dim=0, maxnorm=self.max_norm))
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        return logs
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The model used for validation, test and prediction: the EMA weights when `ema` is on."""
+        return self.ema.module if self.ema is not None else self.model
 
     # ---------------------------------------------------------------- evaluation
     @torch.no_grad()
@@ -199,8 +315,9 @@ class Learner:
         """
         batches = x if isinstance(x, Batcher) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
         self._setup(None)
-        was_training = self.model.training
-        self.model.eval()
+        model = self.eval_model
+        was_training = model.training
+        model.eval()
         custom = self._custom("eval_step")
         running, measured = RunningMeans(), EvalMetrics(self.metric_names if metrics is None else metrics, self.kind)
         for batch in batches:
@@ -209,11 +326,12 @@ class Learner:
                 running.add({k: float(v) for k, v in custom(batch).items()}, _batch_len(batch))
                 continue
             *inputs, yb = batch
-            output = self.model(*inputs)
+            with self.device_autocast:
+                output = _full_precision(model(*inputs))
             if self.loss_fn is not None:
                 running.add({"loss": float(self.loss_fn(output, yb))}, len(yb))
             measured.update(output, yb)
-        self.model.train(was_training)
+        model.train(was_training)
         results = {**running.means(), **measured.compute()}
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items() if isinstance(v, float)), flush=True)
@@ -235,10 +353,12 @@ class Learner:
             inputs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
             batches = Batcher(*(ArrayDataset(t).x for t in inputs), batch_size=batch_size)
         self._setup(None)
-        was_training = self.model.training
-        self.model.eval()
-        outputs = [_to_cpu(self.model(*self._to_device(b))) for b in batches]
-        self.model.train(was_training)
+        model = self.eval_model
+        was_training = model.training
+        model.eval()
+        with self.device_autocast:
+            outputs = [_to_cpu(_full_precision(model(*self._to_device(b)))) for b in batches]
+        model.train(was_training)
         if isinstance(outputs[0], tuple):
             return tuple(torch.cat(parts) for parts in zip(*outputs))
         return torch.cat(outputs)
@@ -252,19 +372,26 @@ class Learner:
 
     # --------------------------------------------------------------- checkpoints
     def save_weights(self, path, metadata: dict | None = None):
-        return ckpt.save_weights(path, self.model, metadata)
+        """Save the weights used for evaluation (the EMA weights when `ema` is on) as safetensors."""
+        return ckpt.save_weights(path, self.eval_model, metadata)
 
     def save_checkpoint(self, path):
-        """Save weights, optimizer, scheduler, RNG, history and callback state for `resume`."""
+        """Save weights, optimizer, scheduler, RNG, history, callback, EMA and fp16-scaler state for `resume`."""
         state = {"epoch": self.epoch, "global_step": self.global_step, "history": self.history.epochs,
                  "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks}}
-        return ckpt.save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, {"shuffle": self.generator})
+        if self.scaler is not None:
+            state["grad_scaler"] = self.scaler.state_dict()
+        return ckpt.save_checkpoint(path, self.model, self.optimizer, self.scheduler, state, {"shuffle": self.generator},
+                                    modules=self._extra_modules(), optimizers=self._extra_optimizers())
 
     def load_checkpoint(self, path, sample=None, *, epochs: int = 1, steps_per_epoch: int = 1) -> dict:
         """Restore a `save_checkpoint` file. The model is sized from `sample` (a batch) if it is still lazy."""
         if sample is not None:
             self._setup(sample, epochs=epochs, steps_per_epoch=steps_per_epoch)
-        state = ckpt.load_checkpoint(path, self.model, self.optimizer, self.scheduler, {"shuffle": self.generator})
+        state = ckpt.load_checkpoint(path, self.model, self.optimizer, self.scheduler, {"shuffle": self.generator},
+                                     modules=self._extra_modules(), optimizers=self._extra_optimizers())
+        if self.scaler is not None and "grad_scaler" in state:
+            self.scaler.load_state_dict(state["grad_scaler"])
         self.epoch, self.global_step = state.get("epoch", 0), state.get("global_step", 0)
         self.history = History(state.get("history"))
         for cb in self.callbacks:
@@ -301,10 +428,30 @@ class Learner:
             params = [p for p in self.model.parameters() if p.requires_grad]
             if params:  # a model with its own train_step may hold no parameters of its own
                 self.optimizer = get_optimizer(self._optimizer_spec, params, **self._optimizer_options)
+        self._penalized = [p for p in self.model.parameters() if p.requires_grad and p.ndim > 1]
+        if self.ema_decay is not None and self.ema is None:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            # use_buffers: batch-norm statistics are averaged too, so the EMA model is complete on its own
+            self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay), use_buffers=True)
         self.steps_per_epoch = steps_per_epoch
         if self.scheduler is None and self._scheduler_spec is not None and self.optimizer is not None:
             self.scheduler, self.scheduler_interval = get_scheduler(self._scheduler_spec, self.optimizer,
                                                                     epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+    def _autocast(self):
+        if self.precision == "32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _extra_modules(self) -> dict:
+        return {"ema": self.ema} if self.ema is not None else {}
+
+    def _extra_optimizers(self) -> dict:
+        """Optimizers a model keeps for its own `train_step` (a GAN's two Adams), saved with checkpoints."""
+        own = getattr(self.model, "own_optimizers", None)
+        return own() if callable(own) else {}
 
     def _epoch_scheduler_step(self, logs: dict) -> None:
         if self.scheduler is None or self.scheduler_interval != "epoch":
@@ -367,6 +514,55 @@ class Learner:
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
         n_val = int(len(data) * fraction)
         return data.subset(order[n_val:]), data.subset(order[:n_val])
+
+
+PRECISIONS = {"32": "32", "fp32": "32", "float32": "32", "bf16": "bf16", "bfloat16": "bf16", "16": "fp16",
+              "fp16": "fp16", "float16": "fp16"}
+
+
+def _precision(value) -> str:
+    key = str(value).lower().removesuffix("-mixed")
+    if key not in PRECISIONS:
+        raise ConfigError(f"Unknown precision {value!r}.", expected='"32", "bf16" (CPU or GPU) or "fp16" (GPU, with a gradient scaler)',
+                          received=f"precision={value!r}", fix='Pass precision="bf16" for mixed precision.')
+    return PRECISIONS[key]
+
+
+def _nonnegative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number >= 0 (0 turns it off)",
+                          received=f"{name}={value!r}", fix=f"Pass {name}=1e-4, for example.")
+    return float(value)
+
+
+def _positive_or_none(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number > 0, or None to turn it off",
+                          received=f"{name}={value!r}", fix=f"Pass {name}=1.0, for example.")
+    return float(value)
+
+
+def _with_label_smoothing(loss_fn, smoothing: float):
+    """The cross-entropy loss with `label_smoothing` set; refused for losses that have no such notion."""
+    if not smoothing:
+        return loss_fn
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0.0 < smoothing < 1.0:
+        raise ConfigError("Invalid value received for `label_smoothing`.", expected="0 <= label_smoothing < 1, e.g. 0.1",
+                          received=f"label_smoothing={smoothing!r}", fix="Pass label_smoothing=0.1.")
+    if not isinstance(loss_fn, nn.CrossEntropyLoss):
+        raise ConfigError("label_smoothing applies to the cross-entropy loss only.", expected='loss="cross_entropy"',
+                          received=f"loss={type(loss_fn).__name__}", fix="Remove label_smoothing, or train with cross-entropy.")
+    loss_fn.label_smoothing = float(smoothing)
+    return loss_fn
+
+
+def _full_precision(output):
+    """Outputs of an autocast forward back in float32, so metrics and losses see full-precision numbers."""
+    if torch.is_tensor(output):
+        return output.float() if output.dtype in (torch.bfloat16, torch.float16) else output
+    return type(output)(_full_precision(o) for o in output) if isinstance(output, (tuple, list)) else output
 
 
 def needs_build(model: nn.Module) -> bool:

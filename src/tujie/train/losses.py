@@ -45,13 +45,35 @@ class CrossEntropy(nn.CrossEntropyLoss):
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
+class _BinaryTargets:
+    """Binary losses that also take (N,) integer 0/1 labels, as scikit-learn's datasets give them."""
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.shape != output.shape or not target.is_floating_point():
+            target = target.reshape(output.shape).to(output.dtype)  # (N,) 0/1 labels for an (N, 1) output
+        return super().forward(output, target)
+
+
+class BinaryCrossEntropy(_BinaryTargets, nn.BCELoss):
+    """`nn.BCELoss` on probabilities that also takes (N,) integer 0/1 labels."""
+
+
+class BinaryCrossEntropyWithLogits(_BinaryTargets, nn.BCEWithLogitsLoss):
+    """`nn.BCEWithLogitsLoss` that also takes (N,) integer 0/1 labels.
+
+    Example:
+        >>> round(BinaryCrossEntropyWithLogits()(torch.zeros(2, 1), torch.tensor([0, 1])).item(), 4)  # log 2
+        0.6931
+    """
+
+
 LOSSES = {
     "cross_entropy": CrossEntropy,
     "sparse_categorical_crossentropy": CrossEntropy,
     "categorical_crossentropy": CrossEntropy,  # torch's cross-entropy also takes one-hot/probability targets
-    "bce": nn.BCELoss,
-    "binary_crossentropy": nn.BCELoss,
-    "bce_with_logits": nn.BCEWithLogitsLoss,
+    "bce": BinaryCrossEntropy,
+    "binary_crossentropy": BinaryCrossEntropy,
+    "bce_with_logits": BinaryCrossEntropyWithLogits,
     "mse": nn.MSELoss,
     "mean_squared_error": nn.MSELoss,
     "mae": nn.L1Loss,

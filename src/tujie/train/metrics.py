@@ -44,8 +44,8 @@ def batch_accuracy(kind: str):
     """
     if kind == "multiclass":
         def accuracy(out, y):
-            if y.ndim == out.ndim:  # (N, 1) class ids
-                y = y.squeeze(-1)
+            if y.ndim == out.ndim:  # (N, K) soft targets of mixup/cutmix: the dominant class; (N, 1) class ids
+                y = y.argmax(-1) if y.is_floating_point() and y.shape[-1] > 1 else y.squeeze(-1)
             return (out.argmax(-1) == y).sum().item() / y.numel()
         return accuracy
     if kind in ("binary_logits", "binary_probs"):

@@ -64,6 +64,8 @@ SCHEDULERS = {
     "multistep": (torch.optim.lr_scheduler.MultiStepLR, {"milestones": [30, 60], "gamma": 0.1}),
     "exponential": (torch.optim.lr_scheduler.ExponentialLR, {"gamma": 0.9}),
     "cosine": (torch.optim.lr_scheduler.CosineAnnealingLR, {}),
+    "cosine_restarts": (torch.optim.lr_scheduler.CosineAnnealingWarmRestarts, {"T_0": 10}),
+    "constant": (torch.optim.lr_scheduler.ConstantLR, {"factor": 1.0, "total_iters": 0}),
     "onecycle": (torch.optim.lr_scheduler.OneCycleLR, {}),
     "plateau": (torch.optim.lr_scheduler.ReduceLROnPlateau, {"factor": 0.1, "patience": 5}),
 }
@@ -76,12 +78,26 @@ def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
     `optimizer -> scheduler`, or a scheduler object (stepped once per epoch). Cosine and
     one-cycle fill in their length from `epochs`/`steps_per_epoch`; one-cycle and cosine
     with `interval: step` step every batch. "plateau" steps on the monitored `val_loss`.
+    "cosine_restarts" is SGDR (Loshchilov & Hutter 2017): cosine cycles of `T_0` epochs
+    (or steps), each `T_mult` times longer than the last, the rate jumping back up at each restart.
+
+    Any scheduler but one-cycle (which has its own) and plateau takes `warmup: N`: the rate
+    climbs linearly from `warmup_start` (default 0.01) times the base rate to the base rate over
+    the first N epochs (steps with `interval: step`), then the named schedule takes over
+    (Goyal et al. 2017). `{"name": "constant", "warmup": 5}` is warm-up alone.
 
     Example:
         >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
         >>> sched, interval = get_scheduler({"name": "step", "step_size": 1, "gamma": 0.5}, opt, epochs=3, steps_per_epoch=10)
         >>> type(sched).__name__, interval
         ('StepLR', 'epoch')
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        >>> sched, _ = get_scheduler({"name": "cosine", "warmup": 2}, opt, epochs=6, steps_per_epoch=10)
+        >>> lrs = []
+        >>> for _ in range(6):
+        ...     lrs.append(round(opt.param_groups[0]["lr"], 4)); opt.step(); sched.step()
+        >>> lrs
+        [0.001, 0.0505, 0.1, 0.0854, 0.05, 0.0146]
     """
     if scheduler is None:
         return None, "epoch"
@@ -95,15 +111,28 @@ def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
         raise ConfigError(f"Unknown scheduler {key!r}. {closest(key, SCHEDULERS)}", expected=f"one of {', '.join(SCHEDULERS)}",
                           received=f"scheduler={key!r}", fix="Pick a name from the list.")
     interval = options.pop("interval", "step" if key == "onecycle" else "epoch")
+    warmup, warmup_start = options.pop("warmup", 0), options.pop("warmup_start", 0.01)
+    if warmup and key in ("onecycle", "plateau"):
+        raise ConfigError(f"The {key!r} scheduler does not take a `warmup`.",
+                          expected="warmup with step, multistep, exponential, cosine, cosine_restarts or constant",
+                          received=f"scheduler={key!r}, warmup={warmup!r}",
+                          fix="One-cycle warms up by itself (its `pct_start`); drop `warmup`, or pick another scheduler.")
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+        raise ConfigError("Invalid value received for the scheduler's `warmup`.", expected="an integer >= 0 (epochs, or steps with interval: step)",
+                          received=f"warmup={warmup!r}", fix="Pass warmup: 5, for example.")
     cls, defaults = SCHEDULERS[key]
     options = {**defaults, **options}
     if key == "cosine":
-        options.setdefault("T_max", epochs * (steps_per_epoch if interval == "step" else 1))
+        options.setdefault("T_max", max(1, epochs * (steps_per_epoch if interval == "step" else 1) - warmup))
     if key == "onecycle":
         options.setdefault("max_lr", [g["lr"] for g in optimizer.param_groups])
         options.setdefault("total_steps", epochs * steps_per_epoch)
     try:
-        return cls(optimizer, **options), interval
+        main = cls(optimizer, **options)
+        if not warmup:
+            return main, interval
+        ramp = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=warmup_start, end_factor=1.0, total_iters=warmup)
+        return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warmup]), interval
     except (TypeError, ValueError) as e:
         raise ConfigError(f"Invalid options for scheduler {key!r}: {e}.", expected=f"keyword arguments of {cls.__name__}",
                           received=str(options), fix="Remove or correct the offending option.") from None

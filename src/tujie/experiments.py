@@ -1,0 +1,196 @@
+"""Runs that train several models: cross-validation, ensembles and the overfitting lab.
+
+`tujie run RECIPE` sends a recipe with `kind: cross_validation`, `kind: ensemble` or
+`kind: overfitting_lab` here. Each writes a run directory like a plain training run
+(config.yaml, summary.json, report.html) plus its own result file, which the report draws:
+
+| kind             | result file    | what the report shows                                       |
+|------------------|----------------|-------------------------------------------------------------|
+| cross_validation | cv.json        | per-fold table, mean ± std, box plot                        |
+| ensemble         | ensemble.json  | members versus the ensemble; the ensemble's test results    |
+| overfitting_lab  | lab.json       | train/validation curves per remedy, the train–test gap table |
+
+Example:
+    >>> import tujie as tj
+    >>> result = tj.run("digits-cv", overrides=["epochs=2"], verbose=0)  # doctest: +SKIP
+    >>> result.summary["cross_validation"]["mean"]["accuracy"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import types
+from pathlib import Path
+
+import torch
+
+from . import config as cfg
+from ._io import write_json, write_text
+from .utils import environment, seed_everything
+
+
+def run_experiment(config: cfg.RunConfig, *, verbose: int = 1):
+    """Run a `kind: cross_validation | ensemble | overfitting_lab` recipe; returns a `RunResult`."""
+    from . import datasets
+    from .report import build_report
+    from .runner import RunResult, _new_run_dir
+
+    say = print if verbose else (lambda *a, **k: None)
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
+                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    run_dir = _new_run_dir(config)
+    say(f"Run directory: {run_dir}")
+    for note in data.notes:
+        say(f"Data: {note}")
+    write_text(run_dir / "config.yaml", cfg.to_yaml(config))
+    body = {"cross_validation": _cross_validation, "ensemble": _ensemble, "overfitting_lab": _overfitting_lab}[config.kind]
+    summary = {"kind": config.kind, "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
+               "status": "finished", "message": None, "expected": config.expected.model_dump() if config.expected else None,
+               "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    summary.update(body(config, data, run_dir, say))
+    if config.expected is not None:
+        reached = summary.get("results", {}).get(config.expected.metric)
+        summary["expected"]["reached"] = reached
+        if reached is not None:
+            say(f"Expected {config.expected.metric} {config.expected.value} ({config.expected.source}); reached {reached:.4f}")
+    summary["timings"] = {"total_s": time.perf_counter() - started}
+    summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_json(run_dir / "summary.json", summary)
+    report = build_report(run_dir)
+    say(f"Report: {report}")
+    return RunResult(run_dir, summary, report)
+
+
+def fresh_learner(config_json: dict, num_classes: int | None):
+    """A new model and Learner from a config (module-level, so worker processes can unpickle it)."""
+    from .runner import build_learner, build_model
+
+    config = cfg.RunConfig.model_validate(config_json)
+    model = build_model(config, types.SimpleNamespace(num_classes=num_classes))
+    return build_learner(config, model, num_classes=num_classes)
+
+
+# ------------------------------------------------------------------------ cross-validation
+def _cross_validation(config, data, run_dir: Path, say) -> dict:
+    """k-fold CV on the training and validation splits together; the test split stays untouched."""
+    from .data.arrays import ArrayDataset
+    from .train.cross_validation import cross_validate
+
+    cv = config.cross_validation or cfg.CrossValidationConfig()
+    parts = [p for p in (data.train, data.val) if p is not None]
+    pool = ArrayDataset(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]))
+    say(f"{cv.k}-fold {'stratified ' if cv.stratified else ''}cross-validation on {len(pool):,} samples"
+        f"{f', {cv.processes} processes' if cv.processes > 1 else ''}")
+    build = functools.partial(fresh_learner, config.model_dump(mode="json"), data.num_classes)
+    start = time.perf_counter()
+    result = cross_validate(build, pool, k=cv.k, stratified=cv.stratified, epochs=config.train.epochs,
+                            batch_size=config.train.batch_size, metrics=config.train.metrics, seed=config.seed,
+                            processes=cv.processes, verbose=verbose_of(say))
+    seconds = time.perf_counter() - start
+    say(result.table())
+    write_json(run_dir / "cv.json", {"k": cv.k, "stratified": cv.stratified, "processes": cv.processes,
+                                     "seconds": seconds, **result.to_dict()})
+    results = {f"cv_{name}": value for name, value in result.mean.items()}
+    results.update({f"cv_{name}_std": value for name, value in result.std.items()})
+    return {"cross_validation": {"k": cv.k, "mean": result.mean, "std": result.std, "seconds": seconds}, "results": results}
+
+
+# -------------------------------------------------------------------------------- ensemble
+def _ensemble(config, data, run_dir: Path, say) -> dict:
+    """Train `members` models (different seeds, or bootstrap resamples), then test each and their ensemble."""
+    from .runner import _test, build_learner, build_model
+    from .train import Learner, save_weights
+    from .train.ensemble import Ensemble
+
+    spec = config.ensemble or cfg.EnsembleConfig()
+    members, rows = [], []
+    for i in range(spec.members):
+        seed = config.seed + i
+        seed_everything(seed)
+        member_config = config.model_copy(update={"seed": seed})
+        learner = build_learner(member_config, build_model(member_config, data), num_classes=data.num_classes)
+        train = data.train
+        if spec.bagging:  # a bootstrap resample: as many rows as the data, drawn with replacement
+            index = torch.randint(0, len(train), (len(train),), generator=torch.Generator().manual_seed(seed))
+            train = train.subset(index)
+        learner.fit(train, epochs=config.train.epochs, batch_size=config.train.batch_size, validation_data=data.val, verbose=0)
+        scores = {k: v for k, v in learner.evaluate(data.test, verbose=0).items() if isinstance(v, float)}
+        save_weights(run_dir / f"member-{i + 1}.safetensors", learner.model, {"seed": seed, **scores})
+        rows.append({"name": f"member {i + 1}", "seed": seed, **scores, "history": learner.history.epochs})
+        members.append(learner.model.eval())
+        say(f"member {i + 1}/{spec.members}: " + " - ".join(f"{k}: {v:.4f}" for k, v in scores.items()))
+    weights = None
+    if spec.method == "weighted":  # weight members by their validation accuracy (or inverse loss)
+        key = "val_accuracy" if "val_accuracy" in rows[0]["history"][-1] else "val_loss"
+        values = [row["history"][-1].get(key, 1.0) for row in rows]
+        weights = values if key == "val_accuracy" else [1.0 / max(v, 1e-12) for v in values]
+    ensemble = Ensemble(members, method=spec.method, weights=weights)
+    # the ensemble outputs log-probabilities: NLL on them is the cross-entropy of the averaged probabilities
+    judge = Learner(ensemble, loss="nll", optimizer=None, metrics=config.train.metrics, device=config.device)
+    judge.input_shape = data.input_shape
+    test = _test(judge, data, config, run_dir)
+    save_weights(run_dir / "ensemble.safetensors", ensemble, {"method": spec.method})
+    metric = "accuracy" if "accuracy" in test else next(iter(test))
+    member_rows = [{k: v for k, v in row.items() if k != "history"} for row in rows]
+    write_json(run_dir / "ensemble.json", {"method": spec.method, "bagging": spec.bagging, "metric": metric,
+                                           "members": member_rows, "ensemble": test, "weights": weights})
+    say("ensemble: " + " - ".join(f"{k}: {v:.4f}" for k, v in test.items()))
+    member_values = [row[metric] for row in member_rows]
+    results = {f"test_{k}": v for k, v in test.items()}
+    results.update({f"members_mean_{metric}": sum(member_values) / len(member_values), f"members_best_{metric}": max(member_values)})
+    return {"test": test, "members": member_rows, "results": results}
+
+
+# ---------------------------------------------------------------------- overfitting lab
+def _overfitting_lab(config, data, run_dir: Path, say) -> dict:
+    """Train the recipe's model on a small subset once per variant (remedy); measure train/test accuracy and the gap."""
+    from .runner import build_learner, build_model
+    from .train import EarlyStopping
+
+    lab = config.lab
+    if lab is None:
+        from .errors import ConfigError
+
+        raise ConfigError("An overfitting-lab recipe needs a `lab` section.", expected="lab: {train_size: 1000, variants: [...]}",
+                          received="lab: null", fix="See the overfitting-lab recipe (`tujie recipes`).")
+    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(config.seed))
+    train = data.train.subset(order[: lab.train_size])  # the same small subset for every variant
+    say(f"Overfitting lab: {len(train):,} training samples, validation {len(data.val):,}, test {len(data.test):,}")
+    base = config.model_dump(mode="json")
+    base.update(kind="train", lab=None)
+    variants = []
+    for variant in lab.variants:
+        vc = cfg.validate(cfg.apply_overrides(base, variant.set))
+        seed_everything(vc.seed)
+        callbacks = [EarlyStopping(**vc.train.early_stopping.model_dump())] if vc.train.early_stopping else []
+        learner = build_learner(vc, build_model(vc, data), callbacks, num_classes=data.num_classes)
+        start = time.perf_counter()
+        history = learner.fit(train, epochs=vc.train.epochs, batch_size=vc.train.batch_size, validation_data=data.val, verbose=0)
+        # train accuracy on the clean training images in eval mode (no dropout, no augmentation), like the test's
+        train_accuracy = learner.evaluate(train, verbose=0)["accuracy"]
+        test_accuracy = learner.evaluate(data.test, verbose=0)["accuracy"]
+        stopper = callbacks[0] if callbacks else None
+        variants.append({"name": variant.name, "description": variant.description, "set": variant.set,
+                         "history": [{k: v for k, v in e.items() if k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}
+                                     for e in history.epochs],
+                         "train_accuracy": train_accuracy, "test_accuracy": test_accuracy, "gap": train_accuracy - test_accuracy,
+                         "best_epoch": getattr(stopper, "best_epoch", None), "stopped_epoch": getattr(stopper, "stopped_epoch", None),
+                         "seconds": time.perf_counter() - start})
+        say(f"{variant.name:>16}: train {train_accuracy:.4f}  test {test_accuracy:.4f}  gap {train_accuracy - test_accuracy:+.4f}")
+    write_json(run_dir / "lab.json", {"train_size": len(train), "validation_size": len(data.val), "test_size": len(data.test),
+                                      "epochs": config.train.epochs, "variants": variants})
+    baseline = variants[0]
+    narrowest = min(variants, key=lambda v: v["gap"])
+    best = max(variants, key=lambda v: v["test_accuracy"])
+    results = {"lab_baseline_gap": baseline["gap"], "lab_smallest_gap": narrowest["gap"],
+               "lab_gap_narrowed": baseline["gap"] - narrowest["gap"], "lab_best_test_accuracy": best["test_accuracy"],
+               "lab_baseline_test_accuracy": baseline["test_accuracy"]}
+    table = [{k: v[k] for k in ("name", "train_accuracy", "test_accuracy", "gap")} for v in variants]
+    return {"lab": table, "results": results}
+
+
+def verbose_of(say) -> int:
+    return 1 if say is print else 0
