@@ -4,6 +4,7 @@
     tujie run mnist-mlp --set epochs=3 --set lr=0.002
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
     tujie report runs/mnist-mlp-20261123-101500
+    tujie lr-find mnist-mlp --set optimizer=sgd
 """
 
 from __future__ import annotations
@@ -34,6 +35,32 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
         raise typer.Exit(130)
     if status != "finished":
         raise typer.Exit(1)
+
+
+@app.command("lr-find")
+def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: its data, model, loss and optimizer are used"),
+            set_: list[str] = typer.Option([], "--set", help="override a config key: --set optimizer=sgd (repeatable)"),
+            steps: int = typer.Option(100, "--steps", help="learning rates tried, one batch each"),
+            output: Path = typer.Option(Path("lr_find.png"), "--output", "-o", help="where to write the plot")):
+    """Learning-rate range test: loss against an exponentially growing rate; suggests a learning rate."""
+    from . import datasets
+    from ._io import write_bytes
+    from .runner import build_model, resolve_config
+    from .train.lr_finder import lr_find as find
+    from .utils import seed_everything
+
+    config = resolve_config(recipe, set_)
+    seed_everything(config.seed)
+    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
+                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    o = config.optimizer
+    options = {"momentum": o.momentum, "nesterov": o.nesterov} if o.name == "sgd" else {}
+    result = find(build_model(config, data), data.train, loss=config.train.loss, optimizer=o.name, num_steps=steps,
+                  batch_size=config.train.batch_size, device=config.device, seed=config.seed,
+                  weight_decay=o.weight_decay, **options)
+    write_bytes(output, result.plot())
+    typer.echo(f"Suggested learning rate for {o.name}: {result.suggestion:.3g} (the recipe uses {o.lr})")
+    typer.echo(f"Plot: {output}")
 
 
 @app.command()

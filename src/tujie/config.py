@@ -196,7 +196,13 @@ def apply_overrides(config: dict, overrides) -> dict:
             if not isinstance(node[part], dict):
                 raise ConfigError(f"Cannot set {key!r}: {part!r} is not a section.", received=item, fix="Set the section's own keys.")
             node = node[part]
-        node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            problem = str(getattr(e, "problem", None) or e).strip()
+            raise ConfigError(f"The value of override {key!r} is not valid YAML ({problem}).",
+                              expected="a YAML value: 3, 0.01, true, [64, 32] or {patience: 3}", received=item,
+                              fix="Quote the whole override in the shell: --set 'train.early_stopping={patience: 3}'.") from None
     return config
 
 

@@ -170,16 +170,19 @@ def _overfitting_lab(config, data, run_dir: Path, say) -> dict:
         start = time.perf_counter()
         history = learner.fit(train, epochs=vc.train.epochs, batch_size=vc.train.batch_size, validation_data=data.val, verbose=0)
         # train accuracy on the clean training images in eval mode (no dropout, no augmentation), like the test's
-        train_accuracy = learner.evaluate(train, verbose=0)["accuracy"]
-        test_accuracy = learner.evaluate(data.test, verbose=0)["accuracy"]
+        on_train, on_test = learner.evaluate(train, verbose=0), learner.evaluate(data.test, verbose=0)
+        train_accuracy, test_accuracy = on_train["accuracy"], on_test["accuracy"]
         stopper = callbacks[0] if callbacks else None
         variants.append({"name": variant.name, "description": variant.description, "set": variant.set,
                          "history": [{k: v for k, v in e.items() if k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}
                                      for e in history.epochs],
                          "train_accuracy": train_accuracy, "test_accuracy": test_accuracy, "gap": train_accuracy - test_accuracy,
+                         # the loss gap shows what accuracy hides: a memorising model is confidently wrong on test
+                         "train_loss": on_train["loss"], "test_loss": on_test["loss"], "loss_gap": on_test["loss"] - on_train["loss"],
                          "best_epoch": getattr(stopper, "best_epoch", None), "stopped_epoch": getattr(stopper, "stopped_epoch", None),
                          "seconds": time.perf_counter() - start})
-        say(f"{variant.name:>16}: train {train_accuracy:.4f}  test {test_accuracy:.4f}  gap {train_accuracy - test_accuracy:+.4f}")
+        say(f"{variant.name:>16}: accuracy train {train_accuracy:.4f} test {test_accuracy:.4f} gap {train_accuracy - test_accuracy:+.4f}"
+            f" | loss train {on_train['loss']:.4f} test {on_test['loss']:.4f}")
     write_json(run_dir / "lab.json", {"train_size": len(train), "validation_size": len(data.val), "test_size": len(data.test),
                                       "epochs": config.train.epochs, "variants": variants})
     baseline = variants[0]
@@ -188,7 +191,9 @@ def _overfitting_lab(config, data, run_dir: Path, say) -> dict:
     results = {"lab_baseline_gap": baseline["gap"], "lab_smallest_gap": narrowest["gap"],
                "lab_gap_narrowed": baseline["gap"] - narrowest["gap"], "lab_best_test_accuracy": best["test_accuracy"],
                "lab_baseline_test_accuracy": baseline["test_accuracy"]}
-    table = [{k: v[k] for k in ("name", "train_accuracy", "test_accuracy", "gap")} for v in variants]
+    results["lab_baseline_loss_gap"] = baseline["loss_gap"]
+    results["lab_smallest_loss_gap"] = min(v["loss_gap"] for v in variants)
+    table = [{k: v[k] for k in ("name", "train_accuracy", "test_accuracy", "gap", "loss_gap")} for v in variants]
     return {"lab": table, "results": results}
 
 

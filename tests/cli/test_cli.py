@@ -142,3 +142,16 @@ def test_models_lists_every_registered_model_with_a_description(capsys):
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
     code, out, _ = run(["models", "*cnn*"], capsys)
     assert "small_cnn" in out and "mlp " not in out
+
+
+def test_lr_find_suggests_a_rate_and_writes_the_plot(tmp_path, capsys):
+    plot = tmp_path / "lr.png"
+    code, out, _ = run(["lr-find", "digits-mlp", "--steps", "30", "--output", str(plot)], capsys)
+    assert code == 0 and "Suggested learning rate for adam:" in out
+    rate = float(out.split("adam:")[1].split()[0])
+    assert 1e-7 <= rate <= 10.0 and plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_malformed_yaml_in_an_override_is_a_config_error(capsys):
+    code, _, err = run(["run", "digits-mlp", "--set", "train.early_stopping={patience: 3"], capsys)
+    assert code == 2 and "is not valid YAML" in err and "train.early_stopping" in err

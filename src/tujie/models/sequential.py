@@ -27,7 +27,7 @@ class Model(nn.Module):
         >>> _ = net.fit((torch.randn(32, 4), torch.randint(0, 2, (32,))), epochs=1, verbose=0)
     """
 
-    def compile(self, optimizer="adam", loss="cross_entropy", metrics=("accuracy",), *, lr=None, scheduler=None,
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, *, lr=None, scheduler=None,
                 device="auto", callbacks=(), seed=0, **optimizer_options):
         """Choose optimizer, loss and metrics (names or torch objects). Returns self."""
         from ..train.loop import Learner

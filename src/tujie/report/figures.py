@@ -1030,5 +1030,6 @@ def gap_bars(names: list[str], gaps: list[float], unit: str = "points") -> bytes
         ax.set_title("overfitting gap per variant (lower is better)")
         ax.legend(handles=[Patch(color=INK_COLOR, label="baseline (dashed)"),
                            Patch(color=BETTER_COLOR, label="narrower than baseline"),
-                           Patch(color=WRONG_COLOR, label="as wide or wider")], loc="best", fontsize=7)
+                           Patch(color=WRONG_COLOR, label="as wide or wider")],
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)  # beside the bars, never over them
         return png_bytes(fig, tight=True)

@@ -1365,7 +1365,7 @@ def _lab_section(run: RunFiles) -> str:
              if run.lab.get(key) is not None]
     if facts:
         body.append(f'<p class="aside">{_e(", ".join(facts))}; the first variant is the baseline.</p>')
-    rows = []
+    rows, with_loss = [], all("loss_gap" in v for v in variants)
     for i, (variant, gap) in enumerate(zip(variants, gaps)):
         if i == 0:
             change = '<span class="sub">baseline</span>'
@@ -1375,12 +1375,15 @@ def _lab_section(run: RunFiles) -> str:
             change = f'<span class="{css}">{delta:+.1f}</span>'.replace("-", "−")
         else:
             change = "—"
-        rows.append([f"<b>{_e(names[i])}</b>", _e(variant.get("description") or ""),
-                     _e(_fmt(_as_float(variant.get("train_accuracy")), "accuracy")),
-                     _e(_fmt(_as_float(variant.get("test_accuracy")), "accuracy")),
-                     _e(f"{scale * gap:.1f}" if math.isfinite(gap) else "—"), change])
-    body.append(_table(["variant", "what changes", "train accuracy", "test accuracy", f"gap ({unit})",
-                        "gap vs baseline"], rows, "numbers"))
+        row = [f"<b>{_e(names[i])}</b>", _e(variant.get("description") or ""),
+               _e(_fmt(_as_float(variant.get("train_accuracy")), "accuracy")),
+               _e(_fmt(_as_float(variant.get("test_accuracy")), "accuracy")),
+               _e(f"{scale * gap:.1f}" if math.isfinite(gap) else "—"), change]
+        if with_loss:  # test loss minus train loss: a memorising model is confidently wrong, which accuracy hides
+            row += [_e(_fmt(_as_float(variant.get("test_loss")))), _e(_fmt(_as_float(variant.get("loss_gap"))))]
+        rows.append(row)
+    header = ["variant", "what changes", "train accuracy", "test accuracy", f"gap ({unit})", "gap vs baseline"]
+    body.append(_table(header + (["test loss", "loss gap"] if with_loss else []), rows, "numbers"))
     finite_gaps = [(g, n) for g, n in zip(gaps, names) if math.isfinite(g)]
     tests = [(_as_float(v.get("test_accuracy")), n) for v, n in zip(variants, names)]
     tests = [(t, n) for t, n in tests if math.isfinite(t)]

@@ -40,7 +40,7 @@ from ..utils import select_device
 from . import checkpoint as ckpt
 from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
-from .metrics import EvalMetrics, batch_accuracy, normalize_names
+from .metrics import EvalMetrics, batch_accuracy, check_fits_task, normalize_names
 from .optimizers import get_optimizer, get_scheduler
 
 
@@ -81,7 +81,8 @@ class Learner:
         optimizer: a name ("adam", "sgd", ...), a `{"name": ..., **options}` dict, a factory
             `params -> Optimizer`, or an optimizer object.
         lr: learning rate for a named optimizer (default: the optimizer's usual one).
-        metrics: names reported during training ("accuracy") and on evaluation (all of them).
+        metrics: names reported during training ("accuracy") and on evaluation (all of them);
+            None picks the task's usual one: accuracy for classifiers, mae for regression.
         scheduler: a learning-rate scheduler name/dict/factory/object (see `get_scheduler`).
         device: "auto", "cpu", "cuda", "cuda:1" or "mps".
         callbacks: callbacks used by every `fit`.
@@ -111,7 +112,7 @@ class Learner:
     """
 
     def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
-                 metrics=("accuracy",), scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
+                 metrics=None, scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
                  optimizer_options: dict | None = None, augment=None, mixing=None, l1: float = 0.0, l2: float = 0.0,
                  label_smoothing: float = 0.0, max_norm: float | None = None, clip_grad_norm: float | None = None,
                  clip_grad_value: float | None = None, accumulate: int = 1, precision="32", ema: float | None = None,
@@ -134,7 +135,10 @@ class Learner:
                               received=f"ema={ema!r}", fix="Pass ema=0.999, or None for no weight averaging.")
         self.ema_decay, self.ema = ema, None
         self.precision = _precision(precision)
+        if metrics is None:  # the task's usual metric: accuracy for classifiers, MAE for regression
+            metrics = {"regression": ["mae"], "other": []}.get(self.kind, ["accuracy"])
         self.metric_names = normalize_names(metrics)
+        check_fits_task(self.metric_names, self.kind)
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
         self._optimizer_spec, self._optimizer_options = optimizer, {"lr": lr, **(optimizer_options or {})}
         self._scheduler_spec, self.scheduler, self.scheduler_interval = scheduler, None, "epoch"

@@ -36,6 +36,32 @@ def normalize_names(names) -> list[str]:
     return out
 
 
+CLASSIFICATION_ONLY = ("accuracy", "top5_accuracy", "precision", "recall", "f1", "confusion_matrix", "per_class")
+REGRESSION_ONLY = ("mse", "mae", "rmse")
+
+
+def check_fits_task(names, kind: str) -> None:
+    """Refuse metrics that mean nothing for the task the loss implies (accuracy of a regression, MSE of class ids).
+
+    Example:
+        >>> check_fits_task(["mae"], "regression")
+        >>> check_fits_task(["accuracy"], "regression")
+        Traceback (most recent call last):
+        ...
+        tujie.errors.ConfigError: Metric 'accuracy' does not fit a regression task. Expected: ...
+    """
+    wrong = [n for n in names if (kind == "regression" and n in CLASSIFICATION_ONLY)
+             or (kind in ("multiclass", "binary_logits", "binary_probs") and n in REGRESSION_ONLY)]
+    if wrong:
+        task = "regression" if kind == "regression" else "classification"
+        valid = REGRESSION_ONLY if kind == "regression" else CLASSIFICATION_ONLY
+        raise ConfigError(f"Metric {wrong[0]!r} does not fit a {task} task.",
+                          expected=f"{task} metrics: {', '.join(valid)}",
+                          received=f"metrics={list(names)!r} with a {task} loss",
+                          fix="Pick metrics of the task, or change the loss if the task is not what you meant "
+                              "(ROC/AUC and calibration of classifiers: tujie.evaluate.classification_metrics).")
+
+
 def batch_accuracy(kind: str):
     """A function `(output, target) -> this batch's accuracy as a float`, or None if not a classifier.
 
