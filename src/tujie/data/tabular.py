@@ -11,7 +11,7 @@ scikit-learn is imported inside each loader, so `import tujie` does not pay for 
 Example:
     >>> b = load("breast_cancer")
     >>> b.train.x.shape, b.test.x.shape, b.classes
-    (torch.Size([455, 30]), torch.Size([114, 30]), ['malignant', 'benign'])
+    (torch.Size([455, 30]), torch.Size([114, 30]), ['benign', 'malignant'])
 """
 
 from __future__ import annotations

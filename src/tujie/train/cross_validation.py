@@ -118,9 +118,9 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
 
     Args:
         build_learner: a callable `() -> tujie.Learner` returning a learner with a *fresh* model
-            each call. With `processes > 1` it is sent to worker processes started with "spawn",
-            so it must be picklable: a module-level function or a `functools.partial` of one (not a
-            lambda, not a function defined inside another function or in `__main__` of a notebook).
+            each call. With `processes > 1` it is sent to worker processes (forked on Linux, spawned
+            elsewhere), so it must be picklable: a module-level function or a `functools.partial` of
+            one (not a lambda, not a function defined inside another function).
         data: an `(x, y)` tuple of tensors/arrays or an `ArrayDataset` with targets.
         k: number of folds (>= 2).
         stratified: keep the class proportions in every fold (`StratifiedKFold`); needs class
@@ -169,18 +169,37 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
     if processes == 1:
         folds = [_run_fold(*job) for job in jobs]
     else:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(processes, k), mp_context=multiprocessing.get_context("spawn"),
+        from concurrent.futures.process import BrokenProcessPool
+
+        with ProcessPoolExecutor(max_workers=min(processes, k), mp_context=_start_method(),
                                  initializer=_init_worker) as pool:
-            folds = list(pool.map(_run_fold_job, jobs))
+            try:
+                folds = list(pool.map(_run_fold_job, jobs))
+            except BrokenProcessPool:
+                raise ConfigError("A cross-validation worker process died before finishing its fold.",
+                                  expected="a script whose top-level code is guarded by `if __name__ == \"__main__\":` "
+                                           "(worker processes started with spawn import the main module again)",
+                                  received=f"processes={processes}",
+                                  fix="Put the script's code under `if __name__ == \"__main__\":`, or pass processes=1; "
+                                      "a worker can also be killed for lack of memory.") from None
     if verbose:
         for i, fold in enumerate(folds, 1):
             print(f"fold {i}/{k}: " + " - ".join(f"{n}: {v:.4f}" for n, v in fold.items() if isinstance(v, float)),
                   flush=True)
     return CVResult(folds, fold_sizes=[(len(tr), len(te)) for tr, te in splits])
 
+
+
+def _start_method():
+    """fork on Linux: workers inherit the imported torch, tujie and torchmetrics (about 5 s of imports each
+    with spawn) and start at once. spawn elsewhere (fork is unsafe on macOS) and once CUDA is initialised."""
+    import multiprocessing
+    import sys
+
+    fork = sys.platform.startswith("linux") and not torch.cuda.is_initialized()
+    return multiprocessing.get_context("fork" if fork else "spawn")
 
 
 def _init_worker() -> None:

@@ -282,11 +282,10 @@ class Learner:
         logs = {}
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         if self.clip_grad_value is not None:
-            nn.utils.clip_grad_value_(params, self.clip_grad_value)
+            nn.utils.clip_grad_value_(self._trained_params(), self.clip_grad_value)
         if self.track_grad_norm:  # the norm before clipping: what the model really produced
-            logs["grad_norm"] = nn.utils.clip_grad_norm_(params, self.clip_grad_norm or math.inf, foreach=True)
+            logs["grad_norm"] = nn.utils.clip_grad_norm_(self._trained_params(), self.clip_grad_norm or math.inf, foreach=True)
         if self.scaler is not None:
             self.scaler.step(self.optimizer)  # skipped when the fp16 gradients overflowed
             self.scaler.update()
@@ -299,6 +298,9 @@ class Learner:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         return logs
+
+    def _trained_params(self) -> list:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
 
     @property
     def eval_model(self) -> nn.Module:
