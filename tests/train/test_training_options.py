@@ -225,3 +225,23 @@ def test_warmup_is_refused_where_it_does_not_apply(name):
 def test_bad_training_options_are_refused_with_the_name(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         tj.Learner(net(), **kwargs)
+
+
+def test_a_metric_that_does_not_fit_the_task_is_refused():
+    with pytest.raises(ConfigError, match="Metric 'accuracy' does not fit a regression task"):
+        tj.Learner(nn.Linear(3, 1), loss="mse", metrics=["accuracy"])
+    with pytest.raises(ConfigError, match="Metric 'mae' does not fit a classification task"):
+        tj.Learner(net(), loss="cross_entropy", metrics=["accuracy", "mae"])
+    assert tj.Learner(nn.Linear(3, 1), loss="mse").metric_names == ["mae"]  # the task's own default
+
+
+def test_recipe_augment_lists_route_each_transform_and_name_the_valid_ones():
+    from tujie.data.mixing import MixUp
+    from tujie.runner import build_batch_transforms
+
+    augment, mixing = build_batch_transforms(["horizontal_flip", {"mixup": {"alpha": 0.4}}], num_classes=10)
+    assert augment is not None and isinstance(mixing, MixUp) and mixing.num_classes == 10
+    augment, mixing = build_batch_transforms([{"token_dropout": {"p": 0.2}}])
+    assert mixing is None and augment(torch.tensor([[5, 6, 7, 0]])).shape == (1, 4)
+    with pytest.raises(ConfigError, match="Unknown augmentation 'mixpu'.*mixup"):
+        build_batch_transforms(["mixpu"])
