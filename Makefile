@@ -26,6 +26,7 @@ test: venv
 	$(BIN)/python -m pytest
 
 bench: venv
+	$(BIN)/pip install -q -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/mnist_mlp.py
 	$(BIN)/python bench/time_to_accuracy.py

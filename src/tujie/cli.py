@@ -5,6 +5,7 @@
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
     tujie report runs/mnist-mlp-20261123-101500
     tujie lr-find mnist-mlp --set optimizer=sgd
+    tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
 """
 
 from __future__ import annotations
@@ -43,16 +44,14 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
             steps: int = typer.Option(100, "--steps", help="learning rates tried, one batch each"),
             output: Path = typer.Option(Path("lr_find.png"), "--output", "-o", help="where to write the plot")):
     """Learning-rate range test: loss against an exponentially growing rate; suggests a learning rate."""
-    from . import datasets
     from ._io import write_bytes
-    from .runner import build_model, resolve_config
+    from .runner import build_model, load_data, resolve_config
     from .train.lr_finder import lr_find as find
     from .utils import seed_everything
 
     config = resolve_config(recipe, set_)
     seed_everything(config.seed)
-    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
-                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    data = load_data(config)
     o = config.optimizer
     options = {"momentum": o.momentum, "nesterov": o.nesterov} if o.name == "sgd" else {}
     result = find(build_model(config, data), data.train, loss=config.train.loss, optimizer=o.name, num_steps=steps,
@@ -61,6 +60,18 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
     write_bytes(output, result.plot())
     typer.echo(f"Suggested learning rate for {o.name}: {result.suggestion:.3g} (the recipe uses {o.lr})")
     typer.echo(f"Plot: {output}")
+
+
+@app.command()
+def predict(run_dir: Path = typer.Argument(..., help="a text-classification run directory (imdb-*, sst2-*)"),
+            texts: list[str] = typer.Argument(..., help="one or more texts to classify")):
+    """Classify texts with a trained text classifier (its saved tokenizer and best weights)."""
+    from .text.classification import TextClassifier
+
+    classifier = TextClassifier.from_run(run_dir)
+    for text, result in zip(texts, classifier.predict(texts)):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        typer.echo(f"{result['label']:<9} {result['confidence']:.1%}  {shown}")
 
 
 @app.command()

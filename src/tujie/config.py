@@ -82,6 +82,14 @@ class TrainConfig(_Strict):
     grad_stats_every: int | None = Field(None, ge=1, description="log per-layer gradient/weight norms every N steps")
 
 
+class TextConfig(_Strict):
+    """How text corpora (imdb, sst2) become token ids: used only when data.name is a text corpus."""
+    tokenizer: Literal["word", "bpe"] = "word"
+    vocab_size: int | None = Field(None, ge=8, description="vocabulary cap (word) or BPE target size")
+    min_freq: int = Field(2, ge=1, description="rarer training-split words map to <unk>")
+    max_len: int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
+
+
 class ThresholdConfig(_Strict):
     criterion: Literal["f1", "recall", "precision"] = "f1"
     target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
@@ -134,6 +142,7 @@ class RunConfig(_Strict):
     scheduler: SchedulerConfig = SchedulerConfig()
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    text: TextConfig = TextConfig()
     cross_validation: CrossValidationConfig | None = None
     ensemble: EnsembleConfig | None = None
     lab: LabConfig | None = None
@@ -146,7 +155,8 @@ ALIASES = {"epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "op
            "validation_split": "data.validation_split", "model": "model.name", "scheduler": "scheduler.name",
            "patience": "train.early_stopping.patience", "l1": "train.l1", "l2": "train.l2",
            "weight_decay": "optimizer.weight_decay", "precision": "train.precision", "ema": "train.ema",
-           "accumulate": "train.accumulate", "clip_grad_norm": "train.clip_grad_norm", "k": "cross_validation.k"}
+           "accumulate": "train.accumulate", "clip_grad_norm": "train.clip_grad_norm", "k": "cross_validation.k",
+           "max_len": "text.max_len", "tokenizer": "text.tokenizer"}
 OPEN_SECTIONS = ("model", "scheduler")  # sections that take free keys
 
 

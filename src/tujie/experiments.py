@@ -32,15 +32,13 @@ from .utils import environment, seed_everything
 
 def run_experiment(config: cfg.RunConfig, *, verbose: int = 1):
     """Run a `kind: cross_validation | ensemble | overfitting_lab` recipe; returns a `RunResult`."""
-    from . import datasets
     from .report import build_report
-    from .runner import RunResult, _new_run_dir
+    from .runner import RunResult, _new_run_dir, load_data
 
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     seed_everything(config.seed)
-    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
-                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    data = load_data(config)
     run_dir = _new_run_dir(config)
     say(f"Run directory: {run_dir}")
     for note in data.notes:

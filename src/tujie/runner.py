@@ -50,7 +50,6 @@ def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None =
 
 def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1) -> RunResult:
     """Train and test a recipe, write its run directory and report; `resume` continues an earlier run."""
-    from . import datasets
     from .report import build_report
     from .train import CSVLogger, EarlyStopping, GradientStats, LearningRateLogger, MetricsLogger, ModelCheckpoint, TensorBoard
 
@@ -67,14 +66,15 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     if resume:
         _check_resume(Path(resume), config)
     seed_everything(config.seed)
-    data = datasets.load(config.data.name, data_dir=config.data.data_dir, validation_split=config.data.validation_split,
-                         seed=config.seed, normalize=config.data.normalize, limit=config.data.limit)
+    data = load_data(config)
     model = build_model(config, data)
     # the folder is made only once data and model exist, so a failed start leaves no empty run behind
     run_dir = Path(resume) if resume else _new_run_dir(config)
     say(f"Run directory: {run_dir}")
     for note in data.notes:
         say(f"Data: {note}")
+    if getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
+        data.tokenizer.save(run_dir / "tokenizer.json")
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
@@ -91,8 +91,9 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
                           fix="Remove evaluate.threshold, or train a binary classifier with loss: bce_with_logits.")
     if resume:
         steps = -(-len(data.train) // config.train.batch_size)
-        learner.load_checkpoint(run_dir / "last.safetensors", (data.train.x[:2], data.train.y[:2]),
-                                epochs=config.train.epochs, steps_per_epoch=steps)
+        train = data.train
+        sample = train.batches(batch_size=2, shuffle=False).sample(2) if hasattr(train, "batches") else (train.x[:2], train.y[:2])
+        learner.load_checkpoint(run_dir / "last.safetensors", sample, epochs=config.train.epochs, steps_per_epoch=steps)
         say(f"Resuming after epoch {learner.epoch} of {config.train.epochs}.")
     write_text(run_dir / "config.yaml", cfg.to_yaml(config))
 
@@ -123,6 +124,21 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
     return RunResult(run_dir, summary, report)
 
 
+def load_data(config: cfg.RunConfig):
+    """The recipe's data: a `DatasetBundle` from the registry, or a `TextBundle` for text corpora (imdb, sst2)."""
+    from . import datasets
+    from .text.classification import is_text_corpus, load_text_classification
+
+    d = config.data
+    if is_text_corpus(d.name):
+        t = config.text
+        return load_text_classification(d.name, data_dir=d.data_dir, validation_split=d.validation_split, seed=config.seed,
+                                        limit=d.limit, tokenizer=t.tokenizer, vocab_size=t.vocab_size,
+                                        min_freq=t.min_freq, max_len=t.max_len)
+    return datasets.load(d.name, data_dir=d.data_dir, validation_split=d.validation_split, seed=config.seed,
+                         normalize=d.normalize, limit=d.limit)
+
+
 def build_model(config: cfg.RunConfig, data):
     """The recipe's model, with `num_classes` taken from the data unless the recipe sets it.
 
@@ -134,6 +150,8 @@ def build_model(config: cfg.RunConfig, data):
     if data.num_classes is not None:
         binary_loss = config.train.loss.lower().replace("-", "_") in ("bce", "bce_with_logits", "binary_crossentropy", "hinge")
         model_args.setdefault("num_classes", 1 if binary_loss and data.num_classes == 2 else data.num_classes)
+    if getattr(data, "vocab_size", None) is not None:  # text: the embedding table is as large as the vocabulary
+        model_args.setdefault("vocab_size", data.vocab_size)
     return models.create(config.model.name, **model_args)
 
 
@@ -259,6 +277,8 @@ def _test(learner, data, config, run_dir) -> dict:
         evaluation = _classification_report(learner, data, config, test)
         if learner.kind == "multiclass" and len(data.input_shape) == 3:  # images: keep a grid of predictions to show
             _save_samples(learner, data, config, run_dir)
+        if getattr(data, "tokenizer", None) is not None:  # texts: the most confidently wrong ones
+            _save_text_samples(learner, data, config, run_dir)
     elif learner.kind == "regression":
         from .evaluate import regression_metrics
 
@@ -308,6 +328,31 @@ def _tuned_threshold(learner, data, config) -> dict:
             "precision": precision, "recall": recall, "f1": 2 * precision * recall / max(precision + recall, 1e-12),
             "confusion_matrix": [[tn, fp], [fn, tp]], "thresholds": on_test.thresholds.tolist(),
             "precisions": on_test.precisions.tolist(), "recalls": on_test.recalls.tolist(), "f1s": on_test.f1s.tolist()}
+
+
+def _save_text_samples(learner, data, config, run_dir) -> None:
+    """text_samples.json: the test texts the model got wrong with the most confidence, and a few right ones."""
+    from .evaluate._common import model_outputs
+    from .text.data import BucketBatcher
+
+    batches = BucketBatcher(data.test, batch_size=256, shuffle=False, bucket=False)  # test order kept
+    outputs = torch.cat([out.float().cpu() for out, _ in model_outputs(learner.eval_model, learner.device, batches, 256)])
+    if learner.kind == "multiclass":
+        probs = outputs.softmax(-1)  # (N, K)
+    else:
+        p = outputs.reshape(-1).sigmoid() if learner.kind == "binary_logits" else outputs.reshape(-1)
+        probs = torch.stack([1 - p, p], dim=1)  # (N, 2)
+    confidence, predicted = probs.max(-1)
+    y = data.test.targets.reshape(-1).long()
+    wrong = (predicted != y).nonzero().squeeze(-1)
+    worst = wrong[confidence[wrong].argsort(descending=True)[: config.report.wrong]].tolist()
+    right = (predicted == y).nonzero().squeeze(-1)[: 3].tolist()
+
+    def row(i):
+        return {"text": data.test.texts[i][:2000], "label": data.classes[int(y[i])], "predicted": data.classes[int(predicted[i])],
+                "confidence": float(confidence[i]), "tokens": len(data.test.sequences[i])}
+
+    write_json(run_dir / "text_samples.json", {"wrong": [row(i) for i in worst], "right": [row(i) for i in right]})
 
 
 def _save_samples(learner, data, config, run_dir) -> None:

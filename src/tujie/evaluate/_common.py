@@ -65,8 +65,10 @@ def iterate_batches(data, batch_size: int):
     elif isinstance(data, (tuple, list)):  # (x1, x2, ..., y): several inputs, then the target
         tensors = tuple(ArrayDataset(t).x for t in data)
         batches = Batcher(*tensors, batch_size=batch_size)
-    elif isinstance(data, (DataLoader, Batcher)):
-        batches = data
+    elif isinstance(data, (DataLoader, Batcher)) or callable(getattr(data, "sample", None)):
+        batches = data  # a loader, or a batch source such as tujie.text.BucketBatcher
+    elif callable(getattr(data, "batches", None)):  # a dataset that batches itself (tujie.text.TextDataset)
+        batches = data.batches(batch_size=batch_size, shuffle=False)
     elif isinstance(data, Dataset):
         batches = DataLoader(data, batch_size=batch_size)
     else:

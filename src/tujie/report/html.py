@@ -46,7 +46,7 @@ from . import figures
 REPORT_NAME = "report.html"
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "evaluation.json",
              "samples.safetensors", "schedule.json", "grad_stats.jsonl", "cv.json", "ensemble.json",
-             "lab.json")
+             "lab.json", "text_samples.json")
 # Runs of several models: summary.json's "kind" -> the file holding their results.
 KIND_FILES = {"cross_validation": "cv.json", "ensemble": "ensemble.json", "overfitting_lab": "lab.json"}
 _MAX_GRAD_RECORDS = 5_000  # grad_stats.jsonl lines kept (evenly spread) for the per-layer plot
@@ -121,6 +121,7 @@ class RunFiles:
     cv: dict | None = None
     ensemble: dict | None = None
     lab: dict | None = None
+    text_samples: dict | None = None
     found: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -132,7 +133,8 @@ def _load_run(folder: Path) -> RunFiles:
                          ("summary.json", _read_summary), ("evaluation.json", _read_evaluation),
                          ("samples.safetensors", _read_samples), ("schedule.json", _read_schedule),
                          ("grad_stats.jsonl", _read_grad_stats), ("cv.json", _read_cv),
-                         ("ensemble.json", _read_ensemble), ("lab.json", _read_lab)):
+                         ("ensemble.json", _read_ensemble), ("lab.json", _read_lab),
+                         ("text_samples.json", _read_text_samples)):
         if name not in run.found:
             continue
         try:
@@ -208,6 +210,10 @@ def _read_ensemble(run: RunFiles, path: Path) -> None:
 
 def _read_lab(run: RunFiles, path: Path) -> None:
     run.lab = _read_json_object(path)
+
+
+def _read_text_samples(run: RunFiles, path: Path) -> None:
+    run.text_samples = _read_json_object(path)
 
 
 def _read_samples(run: RunFiles, path: Path) -> None:
@@ -688,6 +694,27 @@ def _wrong_section(run: RunFiles) -> str:
             if len(images) > 15 else "")
     body = _legend_predictions() + _img(png, "the most confidently wrong test predictions") + more
     return _section("wrong", "Most confident mistakes", how, body)
+
+
+def _text_mistakes_section(run: RunFiles) -> str:
+    how = ("The test texts the model got wrong while being most sure of itself, with the label it "
+           "gave, the true one and its confidence. Sarcasm, negation (\u201cnot bad at all\u201d) and "
+           "reviews that change their mind halfway are the usual suspects; a text cut at the "
+           "length limit may have lost the sentence that decides it.")
+    data = run.text_samples or {}
+    cards = []
+    for row in data.get("wrong", []):
+        text = str(row.get("text", ""))
+        shown = text if len(text) <= 900 else text[:900] + " …"
+        cards.append(
+            f'<div class="textcard"><p class="meta"><span class="bad-text">predicted {_e(row.get("predicted"))}</span> '
+            f'({_e(_fmt(_as_float(row.get("confidence")), "accuracy"))} sure) · true '
+            f'<span class="ok-text">{_e(row.get("label"))}</span> · {_e(_fmt(row.get("tokens")))} tokens</p>'
+            f'<p class="review">{_e(shown)}</p></div>')
+    if not cards:
+        return _section("text-mistakes", "Most confident mistakes", how,
+                        _note("Nothing to show: the model made no mistake on the test texts, or none were saved."))
+    return _section("text-mistakes", "Most confident mistakes", how, "".join(cards))
 
 
 def _model_section(run: RunFiles) -> str:
@@ -1465,6 +1492,7 @@ _SECTIONS = (
     ("threshold", "Decision threshold", _threshold_section, lambda run: _threshold(run) is not None),
     ("predictions", "Predictions", _predictions_section, _has_samples),
     ("wrong", "Mistakes", _wrong_section, _has_samples),
+    ("text-mistakes", "Mistakes", _text_mistakes_section, lambda run: run.text_samples is not None),
     ("model", "Model", _model_section, _has_model),
     ("config", "Configuration", _config_section, lambda run: True),
     ("run", "Timings and environment", _run_section, lambda run: True),
@@ -1592,6 +1620,9 @@ pre.yaml {{ background: #f8fafc; border: 1px solid var(--line); border-radius: 8
 details {{ margin: 12px 0 0; font-size: 14px; }}
 summary {{ cursor: pointer; color: #374151; }}
 details table {{ margin-top: 8px; font-size: 13px; }}
+.textcard {{ border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; margin: 0 0 10px; }}
+.textcard .meta {{ margin: 0 0 6px; font-size: 13px; color: var(--muted); }}
+.textcard .review {{ margin: 0; font-size: 14px; white-space: pre-wrap; }}
 ul.mistakes {{ margin: 2px 0 0; padding-left: 20px; font-size: 14px; }}
 .two {{ display: grid; grid-template-columns: 1fr 1fr; gap: 28px; }}
 @media (max-width: 720px) {{ .two {{ grid-template-columns: 1fr; }} .card {{ padding: 16px; }} }}

@@ -153,6 +153,7 @@ class Learner:
         self.target_epochs = self.steps_per_epoch = 0
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
         self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
+        self.example: tuple | None = None
         self.running = RunningMeans()
         self.device_autocast = self._autocast()
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
@@ -319,7 +320,8 @@ class Learner:
         Returns:
             {"loss": ..., "accuracy": ..., ...}.
         """
-        batches = x if isinstance(x, Batcher) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
+        batches = x if isinstance(x, Batcher) or (hasattr(x, "__iter__") and hasattr(x, "sample")) \
+            else self._batches(self._as_dataset(x, y)[0], batch_size, False)
         self._setup(None)
         model = self.eval_model
         was_training = model.training
@@ -408,6 +410,8 @@ class Learner:
         """Print (and return) the layer table; see `tujie.train.summary.summarize`."""
         from .summary import summarize
 
+        if input_shape is None and self.example is not None and any(not t.is_floating_point() for t in self.example):
+            return summarize(self.model, example=self.example, device=self.device, print_fn=print_fn)  # token ids, lengths
         return summarize(self.model, input_shape or self.input_shape, device=self.device, print_fn=print_fn)
 
     # ------------------------------------------------------------------ plumbing
@@ -422,6 +426,7 @@ class Learner:
             inputs = parts[:-1] if len(parts) > 1 else parts  # the last element is the target
             if all(torch.is_tensor(t) for t in inputs):
                 self.input_shape = tuple(inputs[0].shape[1:])
+                self.example = tuple(t[:1].detach() for t in inputs)  # one real sample (dtype too: token ids) for summary()
                 if needs_build(self.model):
                     with torch.no_grad():
                         was_training = self.model.training
@@ -492,7 +497,7 @@ class Learner:
                 raise DataError("The arrays of a data tuple have different numbers of samples.", expected="one row per sample in each",
                                 received=", ".join(str(tuple(t.shape)) for t in tensors), fix="Pass aligned arrays.")
             return tensors, None
-        if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)):
+        if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)) or _makes_batches(x):
             return x, None
         if torch.is_tensor(x) or type(x).__module__.startswith("numpy"):
             if self._custom("train_step") is not None:  # unlabelled data for a model that trains itself (GAN, VAE)
@@ -505,6 +510,8 @@ class Learner:
     def _batches(self, data, batch_size: int, shuffle: bool):
         if isinstance(data, (Batcher, DataLoader)):
             return data  # the caller's loader keeps its own batching
+        if _makes_batches(data):  # e.g. a TextDataset: padded, length-bucketed (tokens, lengths, y) batches
+            return data.batches(batch_size=batch_size, shuffle=shuffle, generator=self.generator)
         if isinstance(data, (ArrayDataset, tuple)):
             tensors = data.tensors if isinstance(data, ArrayDataset) else data
             return Batcher(*tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
@@ -593,4 +600,11 @@ def _first_batch(batches):
     """A small batch to size lazy layers; read from the tensors directly so the shuffle order is untouched."""
     if isinstance(batches, Batcher):
         return tuple(t[:2] for t in batches.tensors)
+    if callable(getattr(batches, "sample", None)):  # a batch source that can show samples without shuffling
+        return batches.sample(2)
     return next(iter(batches))
+
+
+def _makes_batches(data) -> bool:
+    """Datasets that know how to batch themselves (`data.batches(batch_size=, shuffle=, generator=)`)."""
+    return callable(getattr(data, "batches", None)) and not isinstance(data, (DataLoader, Batcher))
