@@ -46,7 +46,8 @@ _EXPORTS = {
     "TujieError": "tujie.errors",
 }
 _SUBMODULES = {"layers": "tujie.layers", "models": "tujie.models", "datasets": "tujie.data", "data": "tujie.data",
-               "train": "tujie.train", "report": "tujie.report", "evaluate": "tujie.evaluate", "recipes": "tujie.recipes", "errors": "tujie.errors"}
+               "train": "tujie.train", "report": "tujie.report", "evaluate": "tujie.evaluate", "recipes": "tujie.recipes", "errors": "tujie.errors",
+               "text": "tujie.text", "timeseries": "tujie.timeseries"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, closest
+from .timeseries.forecast import ForecastConfig
 
 
 class _Strict(BaseModel):
@@ -131,7 +132,7 @@ class RunConfig(_Strict):
     recipe: str
     description: str = ""
     expected: ExpectedResult | None = None
-    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab"] = "train"
+    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast"] = "train"
     seed: int = 0
     device: str = "auto"
     output_dir: str = "runs"
@@ -146,6 +147,7 @@ class RunConfig(_Strict):
     cross_validation: CrossValidationConfig | None = None
     ensemble: EnsembleConfig | None = None
     lab: LabConfig | None = None
+    forecast: ForecastConfig | None = None
     report: ReportConfig = ReportConfig()
 
 

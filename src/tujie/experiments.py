@@ -38,13 +38,14 @@ def run_experiment(config: cfg.RunConfig, *, verbose: int = 1):
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     seed_everything(config.seed)
-    data = load_data(config)
+    data = None if config.kind == "forecast" else load_data(config)  # a forecast loads its own series
     run_dir = _new_run_dir(config)
     say(f"Run directory: {run_dir}")
-    for note in data.notes:
+    for note in (data.notes if data is not None else ()):
         say(f"Data: {note}")
     write_text(run_dir / "config.yaml", cfg.to_yaml(config))
-    body = {"cross_validation": _cross_validation, "ensemble": _ensemble, "overfitting_lab": _overfitting_lab}[config.kind]
+    body = {"cross_validation": _cross_validation, "ensemble": _ensemble, "overfitting_lab": _overfitting_lab,
+            "forecast": _forecast}[config.kind]
     summary = {"kind": config.kind, "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
                "status": "finished", "message": None, "expected": config.expected.model_dump() if config.expected else None,
                "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -193,6 +194,14 @@ def _overfitting_lab(config, data, run_dir: Path, say) -> dict:
     results["lab_smallest_loss_gap"] = min(v["loss_gap"] for v in variants)
     table = [{k: v[k] for k in ("name", "train_accuracy", "test_accuracy", "gap", "loss_gap")} for v in variants]
     return {"lab": table, "results": results}
+
+
+# ------------------------------------------------------------------------------- forecast
+def _forecast(config, data, run_dir: Path, say) -> dict:
+    """A time-series forecaster against naive baselines (tujie.timeseries.forecast.run_forecast)."""
+    from .timeseries.forecast import run_forecast
+
+    return run_forecast(config, run_dir, say, verbose=verbose_of(say))
 
 
 def verbose_of(say) -> int:

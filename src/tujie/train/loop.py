@@ -320,8 +320,7 @@ class Learner:
         Returns:
             {"loss": ..., "accuracy": ..., ...}.
         """
-        batches = x if isinstance(x, Batcher) or (hasattr(x, "__iter__") and hasattr(x, "sample")) \
-            else self._batches(self._as_dataset(x, y)[0], batch_size, False)
+        batches = x if isinstance(x, Batcher) or _is_batch_source(x) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
         self._setup(None)
         model = self.eval_model
         was_training = model.training
@@ -497,7 +496,7 @@ class Learner:
                 raise DataError("The arrays of a data tuple have different numbers of samples.", expected="one row per sample in each",
                                 received=", ".join(str(tuple(t.shape)) for t in tensors), fix="Pass aligned arrays.")
             return tensors, None
-        if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)) or _makes_batches(x):
+        if isinstance(x, (ArrayDataset, DataLoader, Dataset, Batcher)) or _makes_batches(x) or _is_batch_source(x):
             return x, None
         if torch.is_tensor(x) or type(x).__module__.startswith("numpy"):
             if self._custom("train_step") is not None:  # unlabelled data for a model that trains itself (GAN, VAE)
@@ -508,7 +507,7 @@ class Learner:
                         received=type(x).__name__, fix="Wrap your arrays as (x, y).")
 
     def _batches(self, data, batch_size: int, shuffle: bool):
-        if isinstance(data, (Batcher, DataLoader)):
+        if isinstance(data, (Batcher, DataLoader)) or _is_batch_source(data):
             return data  # the caller's loader keeps its own batching
         if _makes_batches(data):  # e.g. a TextDataset: padded, length-bucketed (tokens, lengths, y) batches
             return data.batches(batch_size=batch_size, shuffle=shuffle, generator=self.generator)
@@ -603,6 +602,12 @@ def _first_batch(batches):
     if callable(getattr(batches, "sample", None)):  # a batch source that can show samples without shuffling
         return batches.sample(2)
     return next(iter(batches))
+
+
+def _is_batch_source(data) -> bool:
+    """A ready batch source (tujie.text.BucketBatcher, PairBatcher): iterable, sized, and can `sample(n)` a batch."""
+    return callable(getattr(data, "sample", None)) and hasattr(data, "__iter__") and hasattr(data, "__len__") \
+        and not isinstance(data, (ArrayDataset, Dataset))
 
 
 def _makes_batches(data) -> bool:

@@ -1,0 +1,53 @@
+"""Text classification through the runner on a slice of the real corpora (needs TUJIE_DATA)."""
+
+import json
+
+import pytest
+
+import tujie as tj
+from tujie.cli import main
+from tujie.errors import DataError
+
+TINY = ["limit=400", "epochs=1", "batch_size=32", "text.max_len=64", "run_name=r"]
+
+
+@pytest.mark.data
+def test_imdb_lstm_run_saves_its_tokenizer_mistakes_and_reloads_for_prediction(tmp_path, capsys):
+    result = tj.run("imdb-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "model.embed_dim=16", "model.hidden=16"],
+                    verbose=0)
+    run_dir = result.run_dir
+    assert (run_dir / "tokenizer.json").is_file() and result.summary["status"] == "finished"
+    assert 0.0 <= result.summary["test"]["accuracy"] <= 1.0 and "auc" in result.summary["test"]
+    samples = json.loads((run_dir / "text_samples.json").read_text())
+    assert all(row["predicted"] != row["label"] for row in samples["wrong"])
+    confidences = [row["confidence"] for row in samples["wrong"]]
+    assert confidences == sorted(confidences, reverse=True)
+    html = result.report.read_text()
+    assert "Most confident mistakes" in html and "<script" not in html.lower()
+    assert result.summary["model"]["total_params"] > 0  # the summary ran on token ids, not floats
+
+    code = main(["predict", str(run_dir), "A wonderful film.", "Dull and far too long."])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(out) == 2 and all(line.split()[0] in ("negative", "positive") for line in out)
+    classifier = tj.text.classification.TextClassifier.from_run(run_dir)
+    with pytest.warns(UserWarning, match="truncated"):
+        classifier.predict(["word " * 200])
+    with pytest.raises(DataError, match="Empty text"):
+        classifier.predict([""])
+
+
+@pytest.mark.data
+def test_a_run_without_its_tokenizer_cannot_predict(tmp_path):
+    result = tj.run("sst2-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "model.embed_dim=16", "model.hidden=16"],
+                    verbose=0)
+    (result.run_dir / "tokenizer.json").unlink()
+    with pytest.raises(DataError, match="has no tokenizer.json"):
+        tj.text.classification.TextClassifier.from_run(result.run_dir)
+
+
+@pytest.mark.data
+def test_textcnn_and_bpe_tokenizer(tmp_path):
+    result = tj.run("imdb-textcnn", overrides=[*TINY, f"output_dir={tmp_path}", "text.tokenizer=bpe",
+                                               "text.vocab_size=500", "model.embed_dim=16", "model.filters=8"], verbose=0)
+    tokenizer = tj.text.load_tokenizer(result.run_dir / "tokenizer.json")
+    assert type(tokenizer).__name__ == "BPETokenizer" and tokenizer.vocab_size <= 500
