@@ -14,7 +14,7 @@ def test_recipe_is_valid_and_states_its_source(name):
     # the summary key the expected value is checked against: test_* for a trained model or an
     # ensemble, cv_* for a cross-validation's means, lab_* for the overfitting lab's gap figures
     prefix = {"train": "test_", "ensemble": "test_", "cross_validation": "cv_", "overfitting_lab": "lab_",
-              "forecast": "test_"}[config.kind]
+              "forecast": "test_", "translation": "test_"}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
@@ -22,7 +22,8 @@ def test_recipe_is_valid_and_states_its_source(name):
     registered = [d.replace("_", "-") for d in tj.datasets.list()]
     from tujie.timeseries.windows import SERIES
 
-    assert config.data.name.replace("_", "-") in registered or is_text_corpus(config.data.name) or config.data.name in SERIES
+    assert (config.data.name.replace("_", "-") in registered or is_text_corpus(config.data.name) or config.data.name in SERIES
+            or (config.kind == "translation" and config.data.name == config.translation.corpus))
     if config.data.augment:
         from tujie.runner import build_batch_transforms
 

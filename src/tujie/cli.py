@@ -6,6 +6,7 @@
     tujie report runs/mnist-mlp-20261123-101500
     tujie lr-find mnist-mlp --set optimizer=sgd
     tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
+    tujie translate runs/tatoeba-fr-en-attention-20261123-130000 "je suis content ." --beam 5
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def predict(run_dir: Path = typer.Argument(..., help="a text-classification run 
     for text, result in zip(texts, classifier.predict(texts)):
         shown = text if len(text) <= 60 else text[:57] + "..."
         typer.echo(f"{result['label']:<9} {result['confidence']:.1%}  {shown}")
+
+
+@app.command()
+def translate(run_dir: Path = typer.Argument(..., help="a translation run directory (tatoeba-*, multi30k-*)"),
+              sentences: list[str] = typer.Argument(..., help="one or more sentences in the model's source language"),
+              beam: int = typer.Option(5, "--beam", help="beam width (1: greedy)"),
+              source_lang: Optional[str] = typer.Option(None, "--from", help="the sentences' language; refused if the model reads another")):
+    """Translate sentences with a trained translation run (its saved tokenizers and best weights)."""
+    from .text.translation import load_translator
+
+    translator = load_translator(run_dir)
+    for sentence, text in zip(sentences, translator.translate(sentences, beam=beam, source_lang=source_lang)):
+        typer.echo(f"{sentence}  →  {text}")
 
 
 @app.command()

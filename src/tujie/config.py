@@ -91,6 +91,20 @@ class TextConfig(_Strict):
     max_len: int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
 
 
+class TranslationConfig(_Strict):
+    """A translation run: the parallel corpus, its direction and filter, the tokenizers, decoding."""
+    corpus: Literal["tatoeba", "multi30k"] = "tatoeba"
+    direction: str = Field("fr-en", description="source-target language codes, e.g. fr-en or de-en")
+    max_words: int | None = Field(10, ge=2, description="tatoeba: keep pairs shorter than this (the tutorial's filter)")
+    prefixes: bool = Field(True, description="tatoeba: keep only English sides starting 'i am', 'he is', ... (the tutorial's)")
+    tokenizer: Literal["word", "bpe"] = "word"
+    min_freq: int = Field(1, ge=1)
+    vocab_size: int | None = Field(None, ge=8)
+    max_len: int = Field(50, ge=3, description="most tokens per sentence, specials included")
+    beam: int = Field(5, ge=1, description="beam width for the test BLEU (greedy BLEU is reported too)")
+    length_penalty: float = Field(0.6, ge=0.0, description="GNMT length-penalty alpha")
+
+
 class ThresholdConfig(_Strict):
     criterion: Literal["f1", "recall", "precision"] = "f1"
     target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
@@ -132,7 +146,7 @@ class RunConfig(_Strict):
     recipe: str
     description: str = ""
     expected: ExpectedResult | None = None
-    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast"] = "train"
+    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast", "translation"] = "train"
     seed: int = 0
     device: str = "auto"
     output_dir: str = "runs"
@@ -148,6 +162,7 @@ class RunConfig(_Strict):
     ensemble: EnsembleConfig | None = None
     lab: LabConfig | None = None
     forecast: ForecastConfig | None = None
+    translation: TranslationConfig | None = None
     report: ReportConfig = ReportConfig()
 
 

@@ -38,14 +38,14 @@ def run_experiment(config: cfg.RunConfig, *, verbose: int = 1):
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     seed_everything(config.seed)
-    data = None if config.kind == "forecast" else load_data(config)  # a forecast loads its own series
+    data = None if config.kind in ("forecast", "translation") else load_data(config)  # these load their own data
     run_dir = _new_run_dir(config)
     say(f"Run directory: {run_dir}")
     for note in (data.notes if data is not None else ()):
         say(f"Data: {note}")
     write_text(run_dir / "config.yaml", cfg.to_yaml(config))
     body = {"cross_validation": _cross_validation, "ensemble": _ensemble, "overfitting_lab": _overfitting_lab,
-            "forecast": _forecast}[config.kind]
+            "forecast": _forecast, "translation": _translation}[config.kind]
     summary = {"kind": config.kind, "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
                "status": "finished", "message": None, "expected": config.expected.model_dump() if config.expected else None,
                "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -202,6 +202,73 @@ def _forecast(config, data, run_dir: Path, say) -> dict:
     from .timeseries.forecast import run_forecast
 
     return run_forecast(config, run_dir, say, verbose=verbose_of(say))
+
+
+# ---------------------------------------------------------------------------- translation
+def _translation(config, data, run_dir: Path, say) -> dict:
+    """Train a seq2seq model on sentence pairs (teacher forcing, its own train_step); test it with sacreBLEU."""
+    from . import models
+    from .runner import build_learner
+    from .text import build_tokenizer
+    from .text.pairs import PairDataset
+    from .text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
+    from .text.translation import Translator, bleu, encode_pairs, save_translator
+    from .train import CSVLogger, LearningRateLogger, MetricsLogger, ModelCheckpoint, load_weights
+
+    t = config.translation or cfg.TranslationConfig()
+    d = config.data
+    if t.corpus == "tatoeba":
+        corpus = load_tatoeba(d.data_dir, direction=t.direction, max_words=t.max_words,
+                              prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
+    else:
+        corpus = load_multi30k(d.data_dir, direction=t.direction)
+    if d.limit is not None:
+        corpus.train = corpus.train[: d.limit]
+        corpus.notes.append(f"limit={d.limit}: the first {len(corpus.train):,} training pairs.")
+    for note in corpus.notes:
+        say(f"Data: {note}")
+    options = {"min_freq": t.min_freq, **({"vocab_size" if t.tokenizer == "bpe" else "max_size": t.vocab_size} if t.vocab_size else {})}
+    src_tokenizer = build_tokenizer(t.tokenizer, **options).train(s for s, _ in corpus.train)  # training pairs only
+    tgt_tokenizer = build_tokenizer(t.tokenizer, **options).train(g for _, g in corpus.train)
+    say(f"Data: {corpus!r}; vocabularies {src_tokenizer.vocab_size:,} ({corpus.src_lang}) and "
+        f"{tgt_tokenizer.vocab_size:,} ({corpus.tgt_lang}) tokens")
+    train = PairDataset(*encode_pairs(corpus.train, src_tokenizer, tgt_tokenizer, t.max_len), corpus.train)
+    val = PairDataset(*encode_pairs(corpus.val, src_tokenizer, tgt_tokenizer, t.max_len), corpus.val)
+
+    model_args = {k: v for k, v in config.model.model_dump().items() if k != "name"}
+    model_args.update(src_vocab_size=src_tokenizer.vocab_size, tgt_vocab_size=tgt_tokenizer.vocab_size)
+    model = models.create(config.model.name, **model_args)
+    checkpoint = ModelCheckpoint(run_dir, monitor="val_loss")
+    callbacks = [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "history.csv"),
+                 LearningRateLogger(run_dir / "schedule.json")]
+    learner = build_learner(config, model, callbacks)
+    start = time.perf_counter()
+    learner.fit(train, epochs=config.train.epochs, batch_size=config.train.batch_size, validation_data=val,
+                verbose=verbose_of(say))
+    train_s = time.perf_counter() - start
+    if (run_dir / "best.safetensors").is_file():  # translate with the best validation epoch's weights
+        model.load_state_dict(load_weights(run_dir / "best.safetensors"))
+    model.eval()
+    translator = Translator(model, src_tokenizer, tgt_tokenizer, src_lang=corpus.src_lang, tgt_lang=corpus.tgt_lang,
+                            max_len=t.max_len, model_name=config.model.name, model_kwargs=model_args)
+    save_translator(translator, run_dir)
+    greedy = bleu(translator, corpus.test, beam=1)
+    say(f"Test BLEU (greedy): {greedy['bleu']:.2f} on {greedy['count']:,} pairs ({greedy['sentences_per_s']:.0f} sentences/s)")
+    beam = bleu(translator, corpus.test, beam=t.beam, length_penalty=t.length_penalty) if t.beam > 1 else greedy
+    if t.beam > 1:
+        say(f"Test BLEU (beam {t.beam}, length penalty {t.length_penalty}): {beam['bleu']:.2f} "
+            f"({beam['sentences_per_s']:.0f} sentences/s)")
+    shown = translator.translate([s for s, _ in corpus.test[:4]], beam=t.beam, length_penalty=t.length_penalty,
+                                 return_attention=True)
+    attention = [{"source": r.source, "translation": r.text, "source_tokens": r.source_tokens, "target_tokens": r.target_tokens,
+                  "weights": None if r.attention is None else r.attention.tolist()} for r in shown]
+    write_json(run_dir / "translation.json", {
+        "corpus": corpus.name, "direction": corpus.direction, "notes": corpus.notes, "train_pairs": len(train),
+        "test_pairs": len(corpus.test), "greedy": greedy, "beam": beam, "beam_width": t.beam,
+        "length_penalty": t.length_penalty, "attention": attention, "train_s": train_s})
+    test = {"bleu": beam["bleu"], "bleu_greedy": greedy["bleu"], "sentences_per_s": beam["sentences_per_s"]}
+    return {"test": test, "results": {"test_bleu": beam["bleu"], "test_bleu_greedy": greedy["bleu"]},
+            "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "train_s": train_s}
 
 
 def verbose_of(say) -> int:
