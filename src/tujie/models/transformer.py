@@ -3,10 +3,16 @@
 Token ids are embedded, scaled by sqrt(d_model) and given sinusoidal positions (section 3.4–3.5);
 `pad_id` marks padding, which attention ignores and pooling leaves out, so padding a batch
 more does not change any real token's result.
+
+The encoder–decoder trains with teacher forcing through its own `train_step` (shared with the
+RNN seq2seq models), and decodes one token at a time with `start_decoding` / `decode_step` /
+`reorder_cache` (greedy `generate`, and beam search in `tujie.text.translation`). Its attention
+for a heatmap is the last decoder layer's cross-attention, averaged over the heads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -16,7 +22,7 @@ from ..errors import ConfigError, ShapeError
 from ..layers import SinusoidalPositionalEncoding, TransformerDecoder, TransformerEncoder
 from ._common import check_positive
 from ._registry import register_model
-from .seq2seq import check_dropout, check_token_input, evaluating, greedy_decode
+from .seq2seq import check_dropout, check_token_input, evaluating, greedy_decode, teacher_forcing_eval, teacher_forcing_step
 
 
 class TokenEmbedding(nn.Module):
@@ -70,7 +76,7 @@ class TransformerSeq2Seq(nn.Module):
 
     `tgt_ids` is the decoder input, the target shifted right (it starts with bos_id); the
     logits at position t predict target token t + 1. The decoder is causal, so teacher forcing
-    trains all positions at once.
+    trains all positions at once (`train_step`).
 
     Args: see `transformer_seq2seq`.
 
@@ -84,6 +90,12 @@ class TransformerSeq2Seq(nn.Module):
         super().__init__()
         self.model_name, self.pad_id, self.max_len = model_name, pad_id, max_len
         self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
+        # the builder's arguments, so a saved translator can rebuild this model by name (`models.create`)
+        self.builder_kwargs = {"src_vocab_size": src_vocab_size, "tgt_vocab_size": tgt_vocab_size, "d_model": d_model,
+                               "num_heads": num_heads, "num_encoder_layers": num_encoder_layers,
+                               "num_decoder_layers": num_decoder_layers, "dim_feedforward": dim_feedforward, "dropout": dropout,
+                               "max_len": max_len, "pad_id": pad_id, "share_embeddings": share_embeddings,
+                               "tie_output": tie_output, "norm_first": norm_first}
         self.src_embed = TokenEmbedding(src_vocab_size, d_model, max_len, dropout, pad_id)
         self.tgt_embed = TokenEmbedding(tgt_vocab_size, d_model, max_len, dropout, pad_id)
         if share_embeddings:  # one vocabulary for both languages (section 3.4: BPE shared source-target)
@@ -101,20 +113,89 @@ class TransformerSeq2Seq(nn.Module):
         src_padding = src_ids == self.pad_id  # (batch, src_len)
         return self.encoder(self.src_embed(src_ids), key_padding_mask=src_padding), src_padding
 
-    def decode(self, tgt_ids: torch.Tensor, memory: torch.Tensor, src_padding: torch.Tensor) -> torch.Tensor:
-        """Next-token logits (batch, tgt_len, tgt_vocab_size) for decoder input `tgt_ids`."""
+    def decode(self, tgt_ids: torch.Tensor, memory: torch.Tensor, src_padding: torch.Tensor, return_attention: bool = False):
+        """Next-token logits (batch, tgt_len, tgt_vocab_size) for decoder input `tgt_ids`.
+
+        With return_attention=True, (logits, weights): the last decoder layer's cross-attention
+        averaged over its heads, (batch, tgt_len, src_len), row t the weights used to predict
+        token t + 1. (The layer is asked for its weights through a hook for this one call; the
+        explicit attention it then computes equals the fused kernel's up to float rounding.)
+        """
         check_token_input(self.model_name, tgt_ids, self.tgt_vocab_size, "target ids")
         if tgt_ids.shape[0] != memory.shape[0]:
             raise ShapeError(f"Model '{self.model_name}' received source and target batches of different sizes.",
                              expected=f"tgt_ids with batch size {memory.shape[0]}", received=f"tgt_ids of shape {tuple(tgt_ids.shape)}",
                              fix="Pass one target sequence per source sequence.")
+        if return_attention:
+            with self._cross_attention_of_last_layer() as captured:
+                logits = self.decode(tgt_ids, memory, src_padding)  # (batch, tgt_len, tgt_vocab_size)
+            return logits, captured["weights"]  # (batch, tgt_len, src_len)
         x = self.decoder(self.tgt_embed(tgt_ids), memory, key_padding_mask=tgt_ids == self.pad_id,
                          memory_key_padding_mask=src_padding, causal=True)  # (batch, tgt_len, d_model)
         return self.generator(x)  # (batch, tgt_len, tgt_vocab_size)
 
+    @contextlib.contextmanager
+    def _cross_attention_of_last_layer(self):
+        """Inside the block, the last decoder layer's cross-attention also computes its weights, kept in the yielded dict."""
+        attention, captured = self.decoder.layers[-1].cross_attn, {}
+
+        def ask_for_weights(module, args, kwargs):
+            return args, {**kwargs, "need_weights": True, "average_weights": True}
+
+        def keep_weights(module, args, output):
+            captured["weights"] = output[1]  # (batch, tgt_len, src_len), averaged over heads
+
+        handles = [attention.register_forward_pre_hook(ask_for_weights, with_kwargs=True),
+                   attention.register_forward_hook(keep_weights)]
+        try:
+            yield captured
+        finally:
+            for handle in handles:
+                handle.remove()
+
     def forward(self, src_ids: torch.Tensor, tgt_ids: torch.Tensor) -> torch.Tensor:
         memory, src_padding = self.encode(src_ids)  # (batch, src_len, d_model)
         return self.decode(tgt_ids, memory, src_padding)  # (batch, tgt_len, tgt_vocab_size)
+
+    def train_step(self, batch, learner) -> dict:
+        """One teacher-forcing step on (src, tgt) with the Learner's optimizer; returns {"loss", "token_accuracy"}.
+
+        `tgt` holds bos ... eos padded with pad_id: the decoder reads tgt[:, :-1] and is scored
+        on tgt[:, 1:], padding ignored; the Learner's label_smoothing applies (the paper: 0.1).
+        """
+        return teacher_forcing_step(self, batch, learner)
+
+    def eval_step(self, batch, learner=None) -> dict:
+        """The teacher-forced loss and token accuracy on a batch, without updating (`Learner.evaluate`)."""
+        return teacher_forcing_eval(self, batch, learner)
+
+    # --- one token at a time: greedy and beam search --------------------------------------------
+    def start_decoding(self, src_ids: torch.Tensor) -> dict:
+        """Encode the source once; the cache `decode_step` reads: encoder output and source padding."""
+        memory, src_padding = self.encode(src_ids)  # (batch, src_len, d_model), (batch, src_len)
+        return {"memory": memory, "src_padding": src_padding}
+
+    def decode_step(self, prefix_ids: torch.Tensor, cache: dict, attention: bool = False):
+        """Logits (batch, tgt_vocab_size) for the token after `prefix_ids` (batch, step), its attention, the cache.
+
+        The decoder reruns on the whole prefix (no key/value cache: simple, and fine for
+        sentences). With attention=True the second item is the last layer's cross-attention of
+        the last position, (batch, src_len), averaged over heads; otherwise None.
+        """
+        if prefix_ids.shape[1] > self.max_len:
+            raise ConfigError(f"{self.model_name} ran out of positions while decoding.",
+                              expected=f"at most {self.max_len} decoder positions (the model's max_len, bos_id included)",
+                              received=f"a prefix of {prefix_ids.shape[1]} tokens",
+                              fix="Decode with a smaller max_len, or build the model with a larger max_len.")
+        if attention:
+            logits, weights = self.decode(prefix_ids, cache["memory"], cache["src_padding"], return_attention=True)
+            return logits[:, -1], weights[:, -1], cache  # (batch, tgt_vocab_size), (batch, src_len)
+        return self.decode(prefix_ids, cache["memory"], cache["src_padding"])[:, -1], None, cache
+
+    @staticmethod
+    def reorder_cache(cache: dict, rows: torch.Tensor) -> dict:
+        """The cache of the sentences (or beam hypotheses) `rows` (n,), in that order; rows may repeat."""
+        return {"memory": cache["memory"].index_select(0, rows), "src_padding": cache["src_padding"].index_select(0, rows)}
 
     def generate(self, src: torch.Tensor, max_len: int, bos_id: int, eos_id: int) -> torch.Tensor:
         """Greedy decoding: start from bos_id, append the most likely token until eos_id or max_len tokens.
@@ -133,8 +214,8 @@ class TransformerSeq2Seq(nn.Module):
                               expected=f"at most {self.max_len - 1} (the model's positions, bos_id included)",
                               received=f"max_len={max_len}", fix="Generate fewer tokens, or build the model with a larger max_len.")
         with evaluating(self):
-            memory, src_padding = self.encode(src)  # (batch, src_len, d_model)
-            return greedy_decode(lambda ids: self.decode(ids, memory, src_padding)[:, -1], src.shape[0], max_len, bos_id, eos_id,
+            cache = self.start_decoding(src)
+            return greedy_decode(lambda ids: self.decode_step(ids, cache)[0], src.shape[0], max_len, bos_id, eos_id,
                                  self.pad_id, src.device)
 
 
