@@ -220,3 +220,27 @@ def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                              extraglobs={"torch": torch, "nn": nn})
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_padded_fast_path_equals_packing_in_outputs_and_gradients(cls, bidirectional, return_sequences):
+    # one layer on the CPU runs padded fused kernels instead of packing; every number must be the packed one
+    torch.manual_seed(0)
+    layer = cls(5, bidirectional=bidirectional, return_sequences=return_sequences).double()
+    x, lengths = _padded_batch([6, 2, 1, 4], steps=6)
+    x.requires_grad_(True)
+    layer(x)
+    results = []
+    for fast in (True, False):
+        layer.fast_padded = fast
+        x.grad = None
+        layer.zero_grad()
+        y = layer(x, lengths=lengths)
+        (y * torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=y.dtype)).sum().backward()
+        results.append([y.detach(), x.grad.clone()] + [p.grad.clone() for p in layer.parameters()])
+    for fast, packed in zip(*results):
+        torch.testing.assert_close(fast, packed, atol=1e-10, rtol=1e-10)
+    if return_sequences:  # padding steps come out as zeros, as pad_packed_sequence gives them
+        assert results[0][0][1, 2:].abs().max() == 0

@@ -4,9 +4,14 @@ Each layer holds torch's fused `nn.RNN` / `nn.LSTM` / `nn.GRU` (cuDNN on a GPU) 
 created by the first batch with torch's own initialisation. The same equations, written
 out one step at a time, are in `recurrent_reference.py`; the tests check that the two agree.
 
-A padded batch of variable-length sequences goes in with its `lengths`: the layer packs it
-(`pack_padded_sequence`), so padding never reaches a state, and the "last output" of each
-sequence is the one at its own last true step.
+A padded batch of variable-length sequences goes in with its `lengths`: padding never reaches
+a state, and the "last output" of each sequence is the one at its own last true step. A stacked
+layer, or one asked for its state, packs the batch (`pack_padded_sequence`). A single layer on
+the CPU gets the same numbers faster from the fused padded kernel: the forward direction reads
+the right-padded batch (its outputs at true steps never see the padding after them) and the
+backward direction reads the batch left-padded, so it starts at each sequence's last true step.
+torch's packed backward pass on the CPU runs step by step and is about 10x slower
+(bench/text.py measures both).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class _Recurrent(Layer):
 
     _torch_class: type[nn.RNNBase] = nn.RNN
     _has_cell_state = False  # LSTM: its state is the pair (h, c)
+    fast_padded = True  # one layer on the CPU with lengths: padded fused kernels instead of packing (same numbers)
 
     def __init__(self, units: int, num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False, name: str | None = None):
@@ -89,6 +95,13 @@ class _Recurrent(Layer):
         hx = self._check_initial_state(initial_state, x)
         if lengths is None:
             out, state = self.rnn(x, hx)  # out: (batch, seq, units * directions)
+        elif self.num_layers == 1 and not self.return_state and x.device.type == "cpu" and self.fast_padded:
+            out = self._padded_exact(x, self._check_lengths(lengths, x), hx)  # (batch, seq, units * directions)
+            if not self.return_sequences:  # each direction's final state: forward at the last true step, backward at step 0
+                last = (self._check_lengths(lengths, x) - 1).to(x.device)  # (batch,)
+                forward_last = out[torch.arange(x.shape[0], device=x.device), last, :self.units]  # (batch, units)
+                return torch.cat([forward_last, out[:, 0, self.units:]], dim=-1) if self.bidirectional else forward_last
+            return out
         else:
             packed = pack_padded_sequence(x, self._check_lengths(lengths, x), batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed, hx)
@@ -101,6 +114,25 @@ class _Recurrent(Layer):
             h_n = state[0] if isinstance(state, tuple) else state  # (layers * directions, batch, units)
             y = torch.cat(list(h_n[-self.directions:]), dim=-1)  # (batch, units * directions)
         return (y, state) if self.return_state else y
+
+    def _padded_exact(self, x: torch.Tensor, lengths: torch.Tensor, hx) -> torch.Tensor:
+        """What packing gives for one layer, from padded runs: (batch, seq, units * directions), zeros at padding."""
+        batch, steps = x.shape[:2]
+        t = torch.arange(steps, device=x.device)
+        lengths = lengths.to(x.device)
+        if not self.bidirectional:
+            out, _ = self.rnn(x, hx)  # (batch, seq, units): true steps never see the padding after them
+        else:
+            shift = (steps - lengths)[:, None]  # (batch, 1): padding steps of each sequence
+            to_left = ((t[None, :] - shift) % steps)[..., None]  # (batch, seq, 1): left-padded step s holds step s - shift
+            x_left = x.gather(1, to_left.expand_as(x))  # (batch, seq, features), each sequence rolled to the right end
+            if hx is not None:  # the same initial state for both copies of the batch
+                hx = tuple(torch.cat([h, h], dim=1) for h in hx) if isinstance(hx, tuple) else torch.cat([hx, hx], dim=1)
+            both, _ = self.rnn(torch.cat([x, x_left]), hx)  # (2 * batch, seq, 2 * units), one fused call
+            backward_left = both[batch:, :, self.units:]  # (batch, seq, units): backward direction on the left-padded copy
+            back = ((t[None, :] + shift) % steps)[..., None].expand(-1, -1, self.units)  # roll it back to the left
+            out = torch.cat([both[:batch, :, :self.units], backward_left.gather(1, back)], dim=-1)  # (batch, seq, 2 * units)
+        return out * (t[None, :] < lengths[:, None])[..., None].to(out.dtype)  # zeros at padded steps, as pad_packed_sequence
 
     def _check_lengths(self, lengths, x: torch.Tensor) -> torch.Tensor:
         # pack_padded_sequence wants the lengths on the CPU, as int64
