@@ -105,6 +105,23 @@ class TranslationConfig(_Strict):
     length_penalty: float = Field(0.6, ge=0.0, description="GNMT length-penalty alpha")
 
 
+class EmbeddingsConfig(_Strict):
+    """A word-vector run (`kind: embeddings`): the method, its settings, and how it is judged."""
+    method: Literal["skipgram", "cbow", "glove"] = "skipgram"
+    corpus: Literal["imdb"] = Field("imdb", description="the texts trained on: the 25,000 IMDB training reviews")
+    dim: int = Field(100, ge=2)
+    window: int = Field(5, ge=1, description="largest distance between centre and context word")
+    negative: int = Field(5, ge=1, description="word2vec: noise words per example")
+    min_count: int = Field(5, ge=1, description="words seen fewer times are dropped")
+    sample: float = Field(1e-3, ge=0.0, description="word2vec: subsampling threshold for frequent words (0: off)")
+    epochs: int = Field(5, ge=1)
+    lr: float | None = Field(None, gt=0.0, description="starting learning rate (None: the method's default)")
+    workers: int = Field(2, ge=1, description="threads sharing the tables (1 gives the same vectors every run)")
+    probes: list[str] = Field(["good", "bad", "movie", "actor", "funny", "horror", "music", "boring"],
+                              description="words whose neighbours the report lists and maps")
+    projection: Literal["pca", "tsne"] = "pca"
+
+
 class ThresholdConfig(_Strict):
     criterion: Literal["f1", "recall", "precision"] = "f1"
     target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
@@ -146,7 +163,7 @@ class RunConfig(_Strict):
     recipe: str
     description: str = ""
     expected: ExpectedResult | None = None
-    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast", "translation"] = "train"
+    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast", "translation", "embeddings"] = "train"
     seed: int = 0
     device: str = "auto"
     output_dir: str = "runs"
@@ -163,6 +180,7 @@ class RunConfig(_Strict):
     lab: LabConfig | None = None
     forecast: ForecastConfig | None = None
     translation: TranslationConfig | None = None
+    embeddings: EmbeddingsConfig | None = None
     report: ReportConfig = ReportConfig()
 
 

@@ -9,6 +9,9 @@
 | cross_validation | cv.json        | per-fold table, mean ± std, box plot                        |
 | ensemble         | ensemble.json  | members versus the ensemble; the ensemble's test results    |
 | overfitting_lab  | lab.json       | train/validation curves per remedy, the train–test gap table |
+| forecast         | forecast.json  | forecast versus truth, errors against naive baselines       |
+| translation      | translation.json | BLEU (greedy, beam, by source length), samples, attention |
+| embeddings       | embeddings.json | analogies, similarity, neighbours, a 2-D map of the words  |
 
 Example:
     >>> import tujie as tj
@@ -38,14 +41,15 @@ def run_experiment(config: cfg.RunConfig, *, verbose: int = 1):
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     seed_everything(config.seed)
-    data = None if config.kind in ("forecast", "translation") else load_data(config)  # these load their own data
+    data = None if config.kind in ("forecast", "translation", "embeddings") else load_data(config)  # these load their own data
     run_dir = _new_run_dir(config)
     say(f"Run directory: {run_dir}")
     for note in (data.notes if data is not None else ()):
         say(f"Data: {note}")
     write_text(run_dir / "config.yaml", cfg.to_yaml(config))
     body = {"cross_validation": _cross_validation, "ensemble": _ensemble, "overfitting_lab": _overfitting_lab,
-            "forecast": _forecast, "translation": _translation}[config.kind]
+            "forecast": _forecast, "translation": _translation,
+            "embeddings": _embeddings}[config.kind]
     summary = {"kind": config.kind, "recipe": config.recipe, "run_name": run_dir.name, "description": config.description,
                "status": "finished", "message": None, "expected": config.expected.model_dump() if config.expected else None,
                "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -269,6 +273,87 @@ def _translation(config, data, run_dir: Path, say) -> dict:
     test = {"bleu": beam["bleu"], "bleu_greedy": greedy["bleu"], "sentences_per_s": beam["sentences_per_s"]}
     return {"test": test, "results": {"test_bleu": beam["bleu"], "test_bleu_greedy": greedy["bleu"]},
             "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "train_s": train_s}
+
+
+# ----------------------------------------------------------------------------- embeddings
+def _embeddings(config, data, run_dir: Path, say) -> dict:
+    """Word vectors (word2vec or GloVe) on a corpus, judged by analogies, word similarity and neighbours."""
+    from .text import WordTokenizer, imdb_texts
+    from .text.glove import train_glove
+    from .text.vectors import load_analogies
+    from .text.word2vec import train_word2vec
+
+    e = config.embeddings or cfg.EmbeddingsConfig()
+    texts = imdb_texts(config.data.data_dir, split="train")
+    if config.data.limit is not None:
+        texts = texts[: config.data.limit]
+    split = WordTokenizer().split
+    sentences = [split(t) for t in texts]
+    tokens = sum(map(len, sentences))
+    say(f"Data: {len(sentences):,} IMDB training reviews, {tokens:,} tokens (WordTokenizer, lower-cased)")
+    start = time.perf_counter()
+
+    def progress(record):
+        say(f"Epoch {record['epoch']}/{e.epochs} - {record['seconds']:.1f}s - loss: {record['loss']:.4f}"
+            + (f" - {record['words_per_s']:,.0f} words/s" if record.get("words_per_s") else ""))
+
+    if e.method == "glove":
+        vectors = train_glove(sentences, dim=e.dim, window=e.window, epochs=e.epochs, min_count=e.min_count,
+                              seed=config.seed, workers=e.workers, progress=progress, **({"lr": e.lr} if e.lr else {}))
+    else:
+        vectors = train_word2vec(sentences, mode=e.method, dim=e.dim, window=e.window, negative=e.negative,
+                                 min_count=e.min_count, sample=e.sample, epochs=e.epochs, lr=e.lr, seed=config.seed,
+                                 workers=e.workers, progress=progress)
+    train_s = time.perf_counter() - start
+    vectors.save(run_dir / "vectors.safetensors")
+
+    questions = load_analogies()
+    analogies = vectors.evaluate_analogies(questions)
+    examples = []
+    for section, a, b, c, d in questions:  # a few answered questions, one per section, for the report
+        if len(examples) < 14 and all(w.lower() in vectors for w in (a, b, c, d)) and section not in {x["section"] for x in examples}:
+            predicted = vectors.analogy(a.lower(), b.lower(), c.lower(), k=1)[0][0]
+            examples.append({"section": section, "question": [a.lower(), b.lower(), c.lower()], "expected": d.lower(),
+                             "predicted": predicted, "correct": predicted == d.lower()})
+    analogies["examples"] = examples
+    similarity = _wordsim353(vectors)
+    probes = [w for w in e.probes if w in vectors]
+    neighbours = {w: [[n, round(s, 4)] for n, s in vectors.most_similar(w, k=8)] for w in probes}
+    words, groups = [], []
+    for w in probes:  # each probe and its 5 nearest, a word drawn once
+        for n in [w] + [n for n, _ in neighbours[w][:5]]:
+            if n not in words:
+                words.append(n)
+                groups.append(w)
+    xy = vectors.project_2d(words, method=e.projection, seed=config.seed).tolist() if len(words) >= 4 else []
+    history = [{k: r.get(k) for k in ("epoch", "loss", "seconds", "words_per_s")} for r in vectors.meta["history"]]
+    words_per_s = vectors.meta.get("words_per_s")
+    accuracy = analogies["accuracy"]
+    say(f"Analogies: {accuracy if accuracy is None else f'{accuracy:.3f}'} on {analogies['covered']:,} of "
+        f"{analogies['total']:,} questions whose words are in the vocabulary")
+    if similarity:
+        say(f"WordSim-353 Spearman: {similarity['spearman']:.3f} on {similarity['covered']} pairs")
+    for w in probes[:4]:
+        say(f"  {w}: {', '.join(n for n, _ in neighbours[w][:6])}")
+    write_json(run_dir / "embeddings.json", {
+        "method": e.method, "corpus": e.corpus, "settings": e.model_dump(exclude={"probes", "projection"}),
+        "vocab_size": len(vectors), "tokens": tokens, "train_s": train_s, "words_per_s": words_per_s, "history": history,
+        "analogies": analogies, "similarity": similarity, "neighbours": neighbours,
+        "projection": {"method": e.projection, "words": words, "xy": xy, "groups": groups}})
+    results = {"analogy_accuracy": accuracy}
+    if similarity and similarity["spearman"] is not None:
+        results["wordsim353_spearman"] = similarity["spearman"]
+    return {"results": results, "train_s": train_s, "vocab_size": len(vectors)}
+
+
+def _wordsim353(vectors) -> dict | None:
+    """Spearman on WordSim-353 with gensim's bundled copy of it, when gensim is installed."""
+    try:
+        from gensim.test.utils import datapath
+    except ImportError:
+        return None
+    path = Path(datapath("wordsim353.tsv"))
+    return vectors.evaluate_similarity(path) if path.is_file() else None
 
 
 def verbose_of(say) -> int:

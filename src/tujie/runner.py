@@ -352,7 +352,27 @@ def _save_text_samples(learner, data, config, run_dir) -> None:
         return {"text": data.test.texts[i][:2000], "label": data.classes[int(y[i])], "predicted": data.classes[int(predicted[i])],
                 "confidence": float(confidence[i]), "tokens": len(data.test.sequences[i])}
 
-    write_json(run_dir / "text_samples.json", {"wrong": [row(i) for i in worst], "right": [row(i) for i in right]})
+    samples = {"wrong": [row(i) for i in worst], "right": [row(i) for i in right]}
+    model = learner.eval_model
+    if hasattr(model, "token_attention"):  # attention models: which words the last layer attended to
+        shown = right[:2] + worst[:2]
+        samples["attention"] = [{**_token_weights(model, data.tokenizer, data.test.sequences[i], learner.device),
+                                 **{k: row(i)[k] for k in ("label", "predicted", "confidence")}} for i in shown]
+    write_json(run_dir / "text_samples.json", samples)
+
+
+def _token_weights(model, tokenizer, ids, device) -> dict:
+    """{"tokens", "weights"}: one text's tokens (subword pieces inside a word end in "-") and the attention each received."""
+    ids = torch.as_tensor(list(ids), dtype=torch.long)
+    weights = model.token_attention(ids[None].to(device))[0].float().cpu()  # (seq,)
+    tokens = []
+    for piece in tokenizer.tokens(ids):
+        if piece.endswith("</w>"):  # BPE marks the last piece of each word
+            piece = piece[: -len("</w>")]
+        elif getattr(tokenizer, "kind", None) == "bpe":
+            piece += "-"
+        tokens.append(piece)
+    return {"tokens": tokens, "weights": [round(float(w), 6) for w in weights]}
 
 
 def _save_samples(learner, data, config, run_dir) -> None:

@@ -51,3 +51,31 @@ def test_textcnn_and_bpe_tokenizer(tmp_path):
                                                "text.vocab_size=500", "model.embed_dim=16", "model.filters=8"], verbose=0)
     tokenizer = tj.text.load_tokenizer(result.run_dir / "tokenizer.json")
     assert type(tokenizer).__name__ == "BPETokenizer" and tokenizer.vocab_size <= 500
+
+
+@pytest.mark.data
+def test_transformer_run_reads_lengths_and_shows_attention_over_the_words(tmp_path):
+    result = tj.run("imdb-transformer", overrides=[*TINY, f"output_dir={tmp_path}", "text.vocab_size=600",
+                                                   "model.d_model=16", "model.num_heads=2", "model.num_layers=1",
+                                                   "model.dim_feedforward=32", "model.max_len=64", "scheduler.warmup=2"],
+                    verbose=0)
+    assert result.summary["status"] == "finished"
+    attention = json.loads((result.run_dir / "text_samples.json").read_text())["attention"]
+    assert 1 <= len(attention) <= 4
+    for item in attention:
+        assert len(item["tokens"]) == len(item["weights"]) and abs(sum(item["weights"]) - 1) < 1e-3
+    assert 'id="text-attention"' in result.report.read_text()
+
+
+@pytest.mark.data
+def test_embeddings_run_scores_analogies_and_maps_the_probe_words(tmp_path):
+    result = tj.run("imdb-word2vec", overrides=["limit=300", "embeddings.epochs=1", "embeddings.workers=1",
+                                                "embeddings.dim=16", f"output_dir={tmp_path}", "run_name=w"], verbose=0)
+    run_dir = result.run_dir
+    report = json.loads((run_dir / "embeddings.json").read_text())
+    assert report["vocab_size"] > 100 and report["analogies"]["covered"] > 0
+    assert len(report["projection"]["xy"]) == len(report["projection"]["words"]) > 4
+    assert set(report["neighbours"]) <= {"good", "bad", "movie", "actor", "funny", "horror", "music", "boring"}
+    vectors = tj.text.vectors.WordVectors.load(run_dir / "vectors.safetensors")
+    assert len(vectors) == report["vocab_size"] and vectors.dim == 16
+    assert "analogy_accuracy" in result.summary["results"] and 'id="embeddings"' in result.report.read_text()

@@ -62,13 +62,71 @@ class TransformerClassifier(nn.Module):
                                           norm_first=norm_first)
         self.head = nn.Linear(d_model, num_classes)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def padding_of(self, ids: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """(batch, seq) True at padding: from `lengths` when given, else where ids == pad_id."""
+        if lengths is None:
+            return ids == self.pad_id
+        lengths = torch.as_tensor(lengths, device=ids.device)
+        if lengths.shape != ids.shape[:1] or lengths.is_floating_point():
+            raise ShapeError(f"Model '{self.model_name}' received `lengths` of the wrong shape.",
+                             expected=f"a 1-D integer tensor of {ids.shape[0]} lengths", received=f"lengths of shape {tuple(lengths.shape)}",
+                             fix="Pass the true length of each padded sequence, e.g. lengths=torch.tensor([5, 3]).")
+        return torch.arange(ids.shape[1], device=ids.device)[None, :] >= lengths[:, None]  # (batch, seq)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         check_token_input(self.model_name, ids, self.vocab_size)
-        padding = ids == self.pad_id  # (batch, seq), True at padding
+        padding = self.padding_of(ids, lengths)  # (batch, seq), True at padding
         x = self.encoder(self.embed(ids), key_padding_mask=padding)  # (batch, seq, d_model)
         keep = (~padding).unsqueeze(-1).to(x.dtype)  # (batch, seq, 1)
         pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1)  # (batch, d_model): mean over the real tokens
         return self.head(pooled)  # (batch, num_classes)
+
+    def token_attention(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """How much attention each token receives in the last encoder layer: (batch, seq), rows sum to 1.
+
+        The last layer's self-attention, averaged over its heads and over the real query
+        positions (a token many positions look at scores high); padding gets 0. A coarse
+        picture of what the pooled representation is built from, not an explanation of the
+        decision.
+
+        Example:
+            >>> model = transformer_classifier(vocab_size=50, d_model=16, num_heads=2, num_layers=1)
+            >>> model.token_attention(torch.tensor([[5, 8, 13, 0]])).sum(-1)
+            tensor([1.])
+        """
+        check_token_input(self.model_name, ids, self.vocab_size)
+        padding = self.padding_of(ids, lengths)  # (batch, seq)
+        with evaluating(self), capture_attention(self.encoder.layers[-1].self_attn) as captured:
+            self.encoder(self.embed(ids), key_padding_mask=padding)
+        weights = captured["weights"]  # (batch, query, key), averaged over the heads
+        real = (~padding).to(weights.dtype)  # (batch, seq)
+        received = (weights * real[:, :, None]).sum(1) / real.sum(1, keepdim=True).clamp(min=1)  # (batch, key)
+        received = received * real
+        return received / received.sum(-1, keepdim=True).clamp(min=1e-12)
+
+
+@contextlib.contextmanager
+def capture_attention(attention: nn.Module):
+    """Inside the block, `attention` (a MultiHeadAttention) also computes its head-averaged weights, kept in the yielded dict.
+
+    The layer is asked for its weights through hooks for the calls inside the block only; the
+    explicit attention it then computes equals the fused kernel's up to float rounding.
+    """
+    captured = {}
+
+    def ask_for_weights(module, args, kwargs):
+        return args, {**kwargs, "need_weights": True, "average_weights": True}
+
+    def keep_weights(module, args, output):
+        captured["weights"] = output[1]  # (batch, query_len, key_len), averaged over heads
+
+    handles = [attention.register_forward_pre_hook(ask_for_weights, with_kwargs=True),
+               attention.register_forward_hook(keep_weights)]
+    try:
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -127,31 +185,12 @@ class TransformerSeq2Seq(nn.Module):
                              expected=f"tgt_ids with batch size {memory.shape[0]}", received=f"tgt_ids of shape {tuple(tgt_ids.shape)}",
                              fix="Pass one target sequence per source sequence.")
         if return_attention:
-            with self._cross_attention_of_last_layer() as captured:
+            with capture_attention(self.decoder.layers[-1].cross_attn) as captured:
                 logits = self.decode(tgt_ids, memory, src_padding)  # (batch, tgt_len, tgt_vocab_size)
             return logits, captured["weights"]  # (batch, tgt_len, src_len)
         x = self.decoder(self.tgt_embed(tgt_ids), memory, key_padding_mask=tgt_ids == self.pad_id,
                          memory_key_padding_mask=src_padding, causal=True)  # (batch, tgt_len, d_model)
         return self.generator(x)  # (batch, tgt_len, tgt_vocab_size)
-
-    @contextlib.contextmanager
-    def _cross_attention_of_last_layer(self):
-        """Inside the block, the last decoder layer's cross-attention also computes its weights, kept in the yielded dict."""
-        attention, captured = self.decoder.layers[-1].cross_attn, {}
-
-        def ask_for_weights(module, args, kwargs):
-            return args, {**kwargs, "need_weights": True, "average_weights": True}
-
-        def keep_weights(module, args, output):
-            captured["weights"] = output[1]  # (batch, tgt_len, src_len), averaged over heads
-
-        handles = [attention.register_forward_pre_hook(ask_for_weights, with_kwargs=True),
-                   attention.register_forward_hook(keep_weights)]
-        try:
-            yield captured
-        finally:
-            for handle in handles:
-                handle.remove()
 
     def forward(self, src_ids: torch.Tensor, tgt_ids: torch.Tensor) -> torch.Tensor:
         memory, src_padding = self.encode(src_ids)  # (batch, src_len, d_model)

@@ -19,7 +19,14 @@ The run files and the sections they feed:
 - schedule.json: the learning rate at each optimizer step (`step`, `lr`, `steps_per_epoch`);
 - grad_stats.jsonl: per-layer gradient and weight norms at some optimizer steps;
 - cv.json, ensemble.json, lab.json: the results of a cross-validation, an ensemble, or the
-  overfitting lab (one model trained with and without each regulariser).
+  overfitting lab (one model trained with and without each regulariser);
+- text_samples.json: a text classifier's most confident mistakes and, under `attention`, the
+  weight its attention gave each word of a few reviews;
+- forecast.json, gradient_demo.json: a forecaster against the naive baselines, and the
+  exploding-gradient demo (`tujie.timeseries`, which draws both);
+- translation.json: BLEU of greedy and beam-search decoding, by sentence length, with sample
+  translations and attention weights;
+- embeddings.json: word vectors: training, analogies, similarity, neighbours and a 2-D map.
 
 Every piece except the run directory itself is optional, and a section appears only when
 its data exist (the original sections of a single trained model say what is missing
@@ -46,9 +53,12 @@ from . import figures
 REPORT_NAME = "report.html"
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "evaluation.json",
              "samples.safetensors", "schedule.json", "grad_stats.jsonl", "cv.json", "ensemble.json",
-             "lab.json", "text_samples.json")
-# Runs of several models: summary.json's "kind" -> the file holding their results.
-KIND_FILES = {"cross_validation": "cv.json", "ensemble": "ensemble.json", "overfitting_lab": "lab.json"}
+             "lab.json", "text_samples.json", "forecast.json", "gradient_demo.json", "translation.json",
+             "embeddings.json")
+# Runs judged by a result file of their own rather than one model's test set (several models,
+# or word vectors): summary.json's "kind" -> that file.
+KIND_FILES = {"cross_validation": "cv.json", "ensemble": "ensemble.json", "overfitting_lab": "lab.json",
+              "embeddings": "embeddings.json"}
 _MAX_GRAD_RECORDS = 5_000  # grad_stats.jsonl lines kept (evenly spread) for the per-layer plot
 _MAX_CONFIG_CHARS = 100_000  # a config that large is a mistake; keep the page light anyway
 
@@ -62,15 +72,16 @@ def build_report(run_dir) -> Path:
 
     Args:
         run_dir: the run's folder, holding config.yaml and/or metrics.jsonl (or the cv.json,
-            ensemble.json or lab.json of a run of several models), and optionally the other
-            files listed in this module's docstring.
+            ensemble.json or lab.json of a run of several models, or the embeddings.json of
+            word vectors), and optionally the other files listed in this module's docstring.
 
     Returns:
         The path of the written report (written atomically: never half a file).
 
     Raises:
         RunDirectoryError (a TujieError): `run_dir` does not exist, is not a folder, or holds
-            neither config.yaml, metrics.jsonl, cv.json, ensemble.json nor lab.json.
+            neither config.yaml, metrics.jsonl, cv.json, ensemble.json, lab.json nor
+            embeddings.json.
 
     Example:
         >>> import json, tempfile
@@ -82,7 +93,7 @@ def build_report(run_dir) -> Path:
     folder = Path(run_dir)
     contents = ("config.yaml (the resolved config) and metrics.jsonl (one line per epoch), "
                 "plus optionally summary.json, evaluation.json, samples.safetensors, schedule.json, "
-                "grad_stats.jsonl, cv.json, ensemble.json or lab.json")
+                "grad_stats.jsonl, cv.json, ensemble.json, lab.json or embeddings.json")
     if not folder.is_dir():
         raise RunDirectoryError(
             f"Run directory '{folder}' {'is a file, not a folder' if folder.exists() else 'does not exist'}.",
@@ -122,6 +133,10 @@ class RunFiles:
     ensemble: dict | None = None
     lab: dict | None = None
     text_samples: dict | None = None
+    forecast: dict | None = None
+    gradient_demo: dict | None = None
+    translation: dict | None = None
+    embeddings: dict | None = None
     found: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -134,7 +149,9 @@ def _load_run(folder: Path) -> RunFiles:
                          ("samples.safetensors", _read_samples), ("schedule.json", _read_schedule),
                          ("grad_stats.jsonl", _read_grad_stats), ("cv.json", _read_cv),
                          ("ensemble.json", _read_ensemble), ("lab.json", _read_lab),
-                         ("text_samples.json", _read_text_samples)):
+                         ("text_samples.json", _read_text_samples), ("forecast.json", _read_forecast),
+                         ("gradient_demo.json", _read_gradient_demo), ("translation.json", _read_translation),
+                         ("embeddings.json", _read_embeddings)):
         if name not in run.found:
             continue
         try:
@@ -214,6 +231,22 @@ def _read_lab(run: RunFiles, path: Path) -> None:
 
 def _read_text_samples(run: RunFiles, path: Path) -> None:
     run.text_samples = _read_json_object(path)
+
+
+def _read_forecast(run: RunFiles, path: Path) -> None:
+    run.forecast = _read_json_object(path)
+
+
+def _read_gradient_demo(run: RunFiles, path: Path) -> None:
+    run.gradient_demo = _read_json_object(path)
+
+
+def _read_translation(run: RunFiles, path: Path) -> None:
+    run.translation = _read_json_object(path)
+
+
+def _read_embeddings(run: RunFiles, path: Path) -> None:
+    run.embeddings = _read_json_object(path)
 
 
 def _read_samples(run: RunFiles, path: Path) -> None:
@@ -490,6 +523,7 @@ def _missing_pieces(run: RunFiles) -> list[str]:
         "cv.json": "no per-fold results of the cross-validation",
         "ensemble.json": "no scores of the ensemble and its members",
         "lab.json": "no variants of the overfitting lab to compare",
+        "embeddings.json": "no analogies, neighbours or map of the word vectors",
     }
     if _kind(run) in KIND_FILES:  # several models: no single history, test set or samples
         wanted = ["config.yaml", "summary.json", KIND_FILES[_kind(run)]]
@@ -1263,7 +1297,7 @@ def _best_member(members: list[dict], scores: list[float], metric: str) -> tuple
 
 
 def _several_models_stats(run: RunFiles) -> list[tuple[str, str]]:
-    """Headline numbers of a cross-validation, an ensemble or the overfitting lab."""
+    """Headline numbers of a cross-validation, an ensemble, the overfitting lab or word vectors."""
     stats = []
     if run.cv is not None:
         folds, names, means, stds = _cv_metrics(run.cv)
@@ -1288,6 +1322,16 @@ def _several_models_stats(run: RunFiles) -> list[tuple[str, str]]:
         if candidates:
             gap, name = min(candidates, key=lambda p: p[0])
             stats.append((f"{scale * gap:.1f}{unit}", f"smallest gap ({name})"))
+    if run.embeddings is not None:
+        analogies = _object(run.embeddings, "analogies", "embeddings.json") or {}
+        similarity = _object(run.embeddings, "similarity", "embeddings.json") or {}
+        accuracy, coverage = _as_float(analogies.get("accuracy")), _as_float(analogies.get("coverage"))
+        if math.isfinite(accuracy):
+            stats.append((_fmt(accuracy, "accuracy"), "analogy accuracy"
+                          + (f" ({coverage:.0%} of the questions covered)" if math.isfinite(coverage) else "")))
+        rho = _as_float(similarity.get("spearman"))
+        if math.isfinite(rho):
+            stats.append((f"{rho:.3f}", "word similarity (Spearman)"))
     return stats
 
 
@@ -1308,6 +1352,12 @@ def _several_models_facts(run: RunFiles) -> list[str]:
         fact = f"overfitting lab: {count} variants"
         if isinstance(run.lab.get("train_size"), int):
             fact += f" on {run.lab['train_size']:,} training examples"
+        facts.append(fact)
+    if run.embeddings is not None:
+        emb = run.embeddings
+        fact = f"{emb.get('method') or 'word'} vectors" + (f" on {emb['corpus']}" if emb.get("corpus") else "")
+        if isinstance(emb.get("vocab_size"), int):
+            fact += f", {emb['vocab_size']:,} words"
         facts.append(fact)
     return facts
 
@@ -1429,6 +1479,433 @@ def _lab_section(run: RunFiles) -> str:
     return _section("overfitting-lab", "Overfitting lab", how, "".join(body))
 
 
+# --------------------------------------------------------------------------------------
+# Sequences and words: forecasts, the exploding-gradient demo, translation, word vectors,
+# and a text classifier's attention.
+
+# (row name, key of its one-step score, key of its multi-step score) in forecast.json's metrics
+_FORECASTERS = (("model", "model_one_step", "model_multi_step"),
+                ("seasonal naive", "seasonal_naive_one_step", "seasonal_naive"),
+                ("last value", "last_value_one_step", "last_value"))
+
+
+def _object(data: dict, key: str, file: str) -> dict | None:
+    """`data[key]` when it is an object, None when it is absent; anything else is malformed."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{file}'s {key} is a {type(value).__name__}, not an object")
+    return value
+
+
+def _list(data: dict, key: str, file: str) -> list:
+    """`data[key]` when it is a list, [] when it is absent; anything else is malformed."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, list):
+        raise ValueError(f"{file}'s {key} is a {type(value).__name__}, not a list")
+    return value or []
+
+
+def _score(scores: dict, key: str, metric: str) -> float:
+    entry = scores.get(key)
+    return _as_float(entry.get(metric)) if isinstance(entry, dict) else math.nan
+
+
+def _versus(setting: str, model: float, baselines: list[tuple[float, str]]) -> str | None:
+    """e.g. "One step ahead, the model's MAE is 10.8 against 24.4 for last value, the better baseline: 56% lower."."""
+    baselines = [(value, name) for value, name in baselines if math.isfinite(value)]
+    if not math.isfinite(model) or not baselines:
+        return None
+    best, name = min(baselines)
+    text = f"{setting}, the model's MAE is {model:.3g} against {best:.3g} for {name}"
+    if len(baselines) > 1:
+        text += ", the better baseline"
+    if best <= 0:
+        return text + "."
+    change = (model - best) / best
+    if change < 0:
+        return text + f": {-change:.0%} lower."
+    return text + f": {change:.0%} higher, so the model does not beat it."
+
+
+def _forecast_section(run: RunFiles) -> str:
+    how = ("The black line is the series. The model learned from the first shaded span, its training was "
+           "checked on the second (validation), and after the dashed line comes the test span it never saw. "
+           "One step ahead, each test value is forecast from the true values before it; multi-step, the whole "
+           "span is forecast from the end of validation with the model feeding on its own predictions, so "
+           "errors compound. A forecaster is worth its training only if it beats the baselines that cost "
+           "nothing: repeating the last value, or the last season. MAE is the average miss in the series' own "
+           "units; RMSE weighs large misses more.")
+    from ..timeseries import forecast_figure
+
+    forecast = run.forecast
+    scores = forecast.get("metrics")
+    if not isinstance(scores, dict):
+        raise ValueError("forecast.json's metrics must be an object of {mae, rmse} scores")
+    body = [_img(forecast_figure(forecast), "the series with the model's and the baselines' forecasts")]
+    steps = forecast.get("steps")
+    for setting, column in (("One step ahead", 1), (f"{_fmt(steps)} steps ahead" if steps else "Multi-step", 2)):
+        text = _versus(setting, _score(scores, _FORECASTERS[0][column], "mae"),
+                       [(_score(scores, keys[column], "mae"), keys[0]) for keys in _FORECASTERS[1:]])
+        if text:
+            body.append(f'<p class="lead">{_e(text)}</p>')
+    rows, row_classes = [], []
+    for name, one, multi in _FORECASTERS:
+        if one in scores or multi in scores:
+            rows.append([f"<b>{_e(name)}</b>" if name == "model" else _e(name)]
+                        + [_e(_fmt(_score(scores, key, metric))) if key in scores else "—"
+                           for key, metric in ((one, "mae"), (one, "rmse"), (multi, "mae"), (multi, "rmse"))])
+            row_classes.append("highlight" if name == "model" else "")
+    if rows:
+        ahead = f"{_e(_fmt(steps))} steps" if steps else "multi-step"
+        body.append(_table(["forecast", "MAE one step", "RMSE one step", f"MAE {ahead}", f"RMSE {ahead}"],
+                           rows, "numbers", row_classes))
+    facts = []
+    unit = forecast.get("unit")
+    facts.append(f"Errors on the test span{f', in {unit}' if unit else ''}; lower is better.")
+    split = forecast.get("split") if isinstance(forecast.get("split"), dict) else {}
+    if split:
+        frequency = f" ({forecast['frequency']})" if forecast.get("frequency") else ""
+        facts.append(f"Split by time: {_fmt(split.get('train'))} training, {_fmt(split.get('val'))} validation and "
+                     f"{_fmt(split.get('test'))} test steps{frequency}.")
+    if forecast.get("input_len") is not None:
+        facts.append(f"Each forecast reads the {_fmt(forecast['input_len'])} values before it.")
+    if steps and forecast.get("strategy"):
+        facts.append(f"The {_fmt(steps)}-step forecast is {forecast['strategy']}.")
+    if forecast.get("period") is not None:
+        facts.append(f"The seasonal baseline repeats the last {_fmt(forecast['period'])} values.")
+    body.append(f'<p class="aside">{_e(" ".join(facts))}</p>')
+    notes = _list(forecast, "notes", "forecast.json")
+    if notes:
+        items = "".join(f"<li>{_e(note)}</li>" for note in notes)
+        body.append(f'<p class="aside">About the data:</p><ul class="notes">{items}</ul>')
+    return _section("forecast", "Forecast", how, "".join(body))
+
+
+def _gradient_demo_section(run: RunFiles) -> str:
+    how = ("The textbook's exploding gradient, reproduced: a plain (tanh) recurrent network reads 200 steps of the "
+           "series and is trained twice, with the same weights, data and batch order; only gradient clipping "
+           "differs. Backpropagating through 200 steps multiplies the gradient by the recurrent weights 200 times, "
+           'so it can grow exponentially: the <span class="bad-text">red</span> run (no clipping) climbs by orders '
+           "of magnitude until it overflows, and its loss with it. Clipping scales every gradient whose norm is "
+           "above the threshold (dashed line) down to it before the step, so no single step can throw the weights "
+           'away, and the <span class="train">indigo</span> run keeps learning. The y axes are logarithmic: each '
+           "grid line is ten times the one below.")
+    from ..timeseries import gradient_demo_figure
+
+    demo = run.gradient_demo
+    for key in ("unclipped", "clipped"):
+        if not isinstance(demo.get(key), list):
+            raise ValueError(f"gradient_demo.json's {key} must be a list of gradient norms, one per step")
+    body = [_img(gradient_demo_figure(demo), "gradient norm per step with and without gradient clipping")]
+    peaks = {key: max(_finite(demo[key]), default=math.nan) for key in ("unclipped", "clipped")}
+    diverged = demo.get("diverged") if isinstance(demo.get("diverged"), dict) else {}
+    clip = _as_float(demo.get("clip"))
+    if math.isfinite(peaks["unclipped"]) and math.isfinite(peaks["clipped"]):
+        text = f"Without clipping the largest finite gradient norm was {peaks['unclipped']:.3g}"
+        if diverged.get("unclipped") is not None:
+            text += f" and training broke down (infinite norm or loss) at step {_fmt(diverged['unclipped'])}"
+        text += (f"; with clip_grad_norm = {clip:g}" if math.isfinite(clip) else "; with clipping")
+        text += f" the norm peaked at {peaks['clipped']:.3g}"
+        text += (f" and broke down at step {_fmt(diverged['clipped'])}." if diverged.get("clipped") is not None
+                 else f" and all {len(demo['clipped']):,} steps trained.")
+        text += " Norms are measured before clipping."
+        body.append(f'<p class="aside">{_e(text)}</p>')
+    settings = _object(demo, "settings", "gradient_demo.json") or {}
+    if settings:
+        shown = ", ".join(f"{key.replace('_', ' ')} {_fmt(value)}" for key, value in settings.items())
+        body.append(f'<p class="aside small">Settings: {_e(shown)}.</p>')
+    return _section("gradient-demo", "Exploding gradients", how, "".join(body))
+
+
+def _fmt_bleu(value) -> str:
+    value = _as_float(value)
+    return f"{value:.2f}" if math.isfinite(value) else "—"
+
+
+def _decodings(translation: dict) -> list[tuple[str, dict]]:
+    """[(name, result)] of greedy decoding and, when it was run, beam search."""
+    greedy = _object(translation, "greedy", "translation.json")
+    beam = _object(translation, "beam", "translation.json")
+    if greedy is None and beam is None:
+        raise ValueError("translation.json holds neither greedy nor beam results")
+    width = beam.get("beam", translation.get("beam_width")) if beam else None
+    decodings = [("greedy", greedy)] if greedy is not None else []
+    if beam is not None and (greedy is None or (isinstance(width, int) and width > 1)):
+        decodings.append((f"beam {width}" if isinstance(width, int) else "beam", beam))
+    return decodings
+
+
+def _translation_section(run: RunFiles) -> str:
+    how = ("How well the model translates sentences it never saw. BLEU (0 to 100) measures how many of the "
+           "translation's word sequences (one to four words long) also occur in the reference translation, with "
+           "a penalty for translations that are too short: above 30 is usually understandable, below 10 mostly "
+           "wrong. Greedy decoding writes the most probable word at each step; beam search keeps the few best "
+           "partial translations and picks the best whole one. Long sentences are harder, hence the scores by "
+           "source length. In the attention maps each row is a word the model wrote and each column a source "
+           "word: a dark cell is where the model looked when it wrote that word, and a model that has learned "
+           "to align the two languages draws a rough diagonal.")
+    translation = run.translation
+    decodings = _decodings(translation)
+    width = translation.get("beam_width")
+    scores = [f"{_fmt_bleu(result.get('bleu'))} with {'greedy decoding' if name == 'greedy' else 'beam search'}"
+              for name, result in decodings]
+    text = "BLEU " + " and ".join(scores)
+    if len(decodings) > 1 and translation.get("length_penalty") is not None:
+        text += f" (width {_fmt(width)}, length penalty {_fmt(translation['length_penalty'])})"
+    count = decodings[0][1].get("count", translation.get("test_pairs"))
+    if count is not None:
+        text += f", on {_fmt(count)} test pairs"
+    body = [f'<p class="lead">{_e(text + ".")}</p>']
+    facts = [f"{translation[key]}" for key in ("corpus", "direction") if translation.get(key)]
+    if translation.get("train_pairs") is not None:
+        facts.append(f"{_fmt(translation['train_pairs'])} training pairs")
+    if translation.get("train_s") is not None:
+        facts.append(f"trained in {_fmt_seconds(translation['train_s'])}")
+    if facts:
+        body.append(f'<p class="aside">{_e(", ".join(facts))}.</p>')
+    rows = []
+    for name, result in decodings:
+        bleu, unknown = result.get("bleu"), _as_float(result.get("unknown_rate"))
+        rows.append([_e(name), f'<span class="num">{_fmt_bleu(bleu)}</span>',
+                     _e(_fmt(_as_float(result.get("sentences_per_s")))),
+                     f"{100 * unknown:.1f}%" if math.isfinite(unknown) else "—", _e(_fmt(result.get("truncated")))])
+    body.append(_table(["decoding", "BLEU", "sentences / s", "unknown source words", "sources cut"], rows, "numbers"))
+    signatures = list(dict.fromkeys(str(r["signature"]) for _, r in decodings if r.get("signature")))
+    if signatures:
+        body.append(f'<p class="aside small">sacreBLEU signature: '
+                    + " · ".join(f"<code>{_e(s)}</code>" for s in signatures) + "</p>")
+    by_length = {name: result["by_length"] for name, result in decodings if isinstance(result.get("by_length"), list)}
+    if any(by_length.values()):
+        from . import figures as F
+
+        body.append(_img(F.bleu_by_length(by_length), "BLEU by source sentence length"))
+    body.append(_translation_samples(decodings))
+    body.append(_attention_maps(translation))
+    notes = _list(translation, "notes", "translation.json")
+    if notes:
+        items = "".join(f"<li>{_e(note)}</li>" for note in notes)
+        body.append(f'<details><summary>About the data</summary><ul class="notes">{items}</ul></details>')
+    return _section("translation", "Translation", how, "".join(body))
+
+
+def _translation_samples(decodings: list[tuple[str, dict]]) -> str:
+    """The first test sentences: source, reference and each decoding's translation."""
+    columns = [(name, {str(s.get("source")): s.get("translation") for s in _list(result, "samples", "translation.json")
+                       if isinstance(s, dict)}) for name, result in decodings]
+    first = next((_list(result, "samples", "translation.json") for _, result in decodings if result.get("samples")), [])
+    rows = []
+    for sample in first[:10]:
+        if not isinstance(sample, dict):
+            continue
+        source = str(sample.get("source"))
+        rows.append([_e(source), _e(sample.get("reference", "—"))]
+                    + [_e(translations.get(source, "—")) for _, translations in columns])
+    if not rows:
+        return ""
+    header = ["source", "reference"] + [f"translation ({_e(name)})" for name, _ in columns]
+    return "<h3>Sample translations</h3>" + f'<div class="scroll">{_table(header, rows, "samples")}</div>'
+
+
+def _attention_maps(translation: dict) -> str:
+    """Up to four attention heatmaps, or a note when the model has no attention."""
+    items = _list(translation, "attention", "translation.json")
+    drawn = [item for item in items if isinstance(item, dict) and item.get("weights") is not None][:4]
+    if not drawn:
+        return "<h3>Attention</h3>" + _note(
+            "No attention maps: this model has no attention (a plain encoder-decoder squeezes the whole source "
+            "sentence into one vector), or none were saved.")
+    from ..text.translation import attention_heatmap
+
+    cells = []
+    for item in drawn:
+        source, output = str(item.get("source", "")), str(item.get("translation", ""))
+        try:
+            png = attention_heatmap([figures._plain(t) for t in item["source_tokens"]],
+                                    [figures._plain(t) for t in item["target_tokens"]], item["weights"])
+        except Exception as error:  # one damaged example costs only its own map
+            cells.append(_note(f"The attention of \u201c{_e(source)}\u201d could not be drawn "
+                               f"({_e(type(error).__name__)}: {_e(error)}).", "warn"))
+            continue
+        cells.append(f'<figure class="attention">{_img(png, f"attention weights while translating {source!r}")}'
+                     f"<figcaption>{_e(source)} → {_e(output)}</figcaption></figure>")
+    return "<h3>Attention</h3>" + f'<div class="maps">{"".join(cells)}</div>'
+
+
+def _analogy_kind(section: str) -> str:
+    """The Google analogy set's syntactic sections are named gram1-... to gram9-...; the rest are semantic."""
+    name = section.lower()
+    return "syntactic" if name.startswith("gram") or "syntactic" in name else "semantic"
+
+
+def _analogy_row(name: str, entry: dict) -> list[str]:
+    accuracy = _as_float(entry.get("accuracy"))
+    if not math.isfinite(accuracy):
+        correct, covered = _as_float(entry.get("correct")), _as_float(entry.get("covered"))
+        accuracy = correct / covered if covered > 0 else math.nan
+    cell = (f'<span class="meter" style="--w:{100 * accuracy:.1f}%">{_e(_fmt(accuracy, "accuracy"))}</span>'
+            if 0 <= accuracy <= 1 else "—")
+    return [name, cell] + [_e(_fmt(entry.get(key))) for key in ("correct", "covered", "total")]
+
+
+def _analogies(analogies: dict) -> str:
+    overall = _as_float(analogies.get("accuracy"))
+    text = "Analogy accuracy " + (_fmt(overall, "accuracy") if math.isfinite(overall) else "unknown")
+    if analogies.get("covered") is not None and analogies.get("total") is not None:
+        text += (f" on the {_fmt(analogies['covered'])} of {_fmt(analogies['total'])} questions whose words are all "
+                 f"in the vocabulary")
+        coverage = _as_float(analogies.get("coverage"))
+        if math.isfinite(coverage):
+            text += f" (coverage {coverage:.0%})"
+    body = [f'<p class="lead">{_e(text + ".")}</p>']
+    sections = _object(analogies, "by_section", "embeddings.json") or {}
+    rows, row_classes = [], []
+    totals = {kind: {"correct": 0, "covered": 0, "total": 0} for kind in ("semantic", "syntactic")}
+    for kind in ("semantic", "syntactic"):
+        for name, entry in sections.items():
+            if _analogy_kind(str(name)) != kind or not isinstance(entry, dict):
+                continue
+            rows.append(_analogy_row(_e(name), entry))
+            row_classes.append("")
+            for key in totals[kind]:
+                value = entry.get(key)
+                totals[kind][key] += value if isinstance(value, int) and not isinstance(value, bool) else 0
+    for kind, total in totals.items():
+        if total["total"]:
+            rows.append(_analogy_row(f"all {kind}", {**total, "accuracy": None}))
+            row_classes.append("highlight")
+    if rows:
+        footer = _analogy_row("all", analogies)
+        table = _table(["section", "accuracy", "correct", "covered", "total"], rows, "numbers", row_classes, footer)
+        body.append(f'<div class="scroll tall">{table}</div>')
+    examples = [e for e in _list(analogies, "examples", "embeddings.json") if isinstance(e, dict)][:20]
+    if examples:
+        example_rows = []
+        for example in examples:
+            question = example.get("question")
+            a, b, c = (question + ["?"] * 3)[:3] if isinstance(question, list) else ("?", "?", "?")
+            right = example.get("correct") is True
+            answer = f'<span class="{"ok-text" if right else "bad-text"}">{_e(example.get("predicted", "—"))}</span>'
+            example_rows.append([f"{_e(a)} : {_e(b)} :: {_e(c)} : ?", _e(example.get("expected", "—")), answer])
+        body.append("<details><summary>Examples of analogy questions (a is to b as c is to ?)</summary>"
+                    + _table(["question", "expected", "the vectors' answer"], example_rows) + "</details>")
+    return "<h3>Analogies</h3>" + "".join(body)
+
+
+def _embeddings_section(run: RunFiles) -> str:
+    how = ("Word vectors place words that appear in similar contexts close together; they are judged without "
+           "labels. An analogy (\u201cman is to king as woman is to ?\u201d) is answered by the word nearest to "
+           "king \u2212 man + woman: right answers mean that directions in the space carry meaning, semantic "
+           "(capitals, currencies, family) or syntactic (plurals, tenses, comparatives). Accuracy counts only the "
+           "questions whose words are all in the vocabulary, so read it next to the coverage. Similarity compares "
+           "the cosine of word pairs with how similar people rated them (Spearman rank correlation: 1 is the same "
+           "order). The neighbours and the map show what the model puts together; on the map, only the groups "
+           "and their neighbours mean something, not the axes.")
+    emb = run.embeddings
+    method, corpus = emb.get("method"), emb.get("corpus")
+    text = f"{method or 'Word'} vectors" + (f" trained on {corpus}" if corpus else "")
+    facts = [f"{_fmt(emb[key])} {label}" for key, label in (("vocab_size", "words in the vocabulary"),
+                                                          ("tokens", "tokens of text")) if emb.get(key) is not None]
+    if emb.get("train_s") is not None:
+        facts.append(f"trained in {_fmt_seconds(emb['train_s'])}")
+    rate = _as_float(emb.get("words_per_s"))
+    if math.isfinite(rate):
+        facts.append(f"{rate:,.0f} words/s")
+    body = [f'<p class="lead">{_e(text + (": " + ", ".join(facts) if facts else "") + ".")}</p>']
+    settings = _object(emb, "settings", "embeddings.json") or {}
+    history = [r for r in _list(emb, "history", "embeddings.json") if isinstance(r, dict)]
+    halves = []
+    if settings:
+        rows = [[_e(key), f'<span class="mono">{_e(_fmt(value))}</span>'] for key, value in settings.items()]
+        halves.append(f'<div><h3>Settings</h3>{_table(["", ""], rows, "kv")}</div>')
+    if history:
+        rows = []
+        for i, record in enumerate(history):
+            speed = _as_float(record.get("words_per_s"))
+            rows.append([_e(_fmt(record.get("epoch", i + 1))), _e(_fmt(_as_float(record.get("loss")))),
+                         _e(_fmt_seconds(record.get("seconds"))), f"{speed:,.0f}" if math.isfinite(speed) else "—"])
+        halves.append(f'<div><h3>Training</h3><div class="scroll tall">'
+                      f'{_table(["epoch", "loss", "time", "words / s"], rows, "numbers")}</div></div>')
+    if halves:
+        body.append(f'<div class="two">{"".join(halves)}</div>')
+    analogies = _object(emb, "analogies", "embeddings.json")
+    if analogies:
+        body.append(_analogies(analogies))
+    similarity = _object(emb, "similarity", "embeddings.json")
+    if similarity:
+        rho = _as_float(similarity.get("spearman"))
+        text = "Word similarity: Spearman correlation " + (f"{rho:.3f}" if math.isfinite(rho) else "unknown")
+        if similarity.get("covered") is not None and similarity.get("total") is not None:
+            text += f" on {_fmt(similarity['covered'])} of {_fmt(similarity['total'])} rated word pairs"
+        body.append(f'<h3>Similarity</h3><p class="lead">{_e(text + ".")}</p>')
+    neighbours = _object(emb, "neighbours", "embeddings.json") or {}
+    if neighbours:
+        rows = []
+        for word, near in neighbours.items():
+            pairs = [p for p in near if isinstance(p, (list, tuple)) and len(p) == 2] if isinstance(near, list) else []
+            cells = " · ".join(f'{_e(w)} <span class="sub">{_e(f"{_as_float(c):.2f}")}</span>' for w, c in pairs[:10])
+            rows.append([f"<b>{_e(word)}</b>", cells or "—"])
+        body.append("<h3>Nearest neighbours</h3>" + _table(["word", "nearest words (cosine similarity)"], rows))
+    projection = _object(emb, "projection", "embeddings.json")
+    if projection:
+        png = figures.embedding_projection(_list(projection, "words", "embeddings.json"),
+                                           _list(projection, "xy", "embeddings.json"),
+                                           projection.get("groups"), str(projection.get("method") or "pca"))
+        body.append("<h3>Map</h3>" + _img(png, "two-dimensional map of word vectors, coloured by group"))
+        tsne = str(projection.get("method", "")).lower().replace("-", "") == "tsne"
+        body.append('<p class="aside">' + (
+            "t-SNE keeps near neighbours near but bends large distances: read the clusters, not the gaps between them."
+            if tsne else "PCA keeps the two directions along which the vectors spread most: distances are honest "
+            "but much of the structure lives in the other dimensions.") + "</p>")
+    return _section("embeddings", "Word embeddings", how, "".join(body))
+
+
+def _has_text_attention(run: RunFiles) -> bool:
+    return isinstance(run.text_samples, dict) and bool(run.text_samples.get("attention"))
+
+
+_ATTENTION_RGB = "245, 158, 11"  # amber: black text stays readable on it at full strength
+_MAX_ATTENTION_TOKENS = 600
+
+
+def _text_attention_section(run: RunFiles) -> str:
+    how = ("Where the classifier's attention went while it read a few test reviews. The darker a word's "
+           "background, the more weight the model gave it (the darkest word had the most; hover over a word to "
+           "see its weight); the weights add up to 1 over the review. Attention shows what the model looked "
+           "at, not why it decided: weight on \u201cnot\u201d and \u201cbad\u201d together is a good sign, weight on "
+           "punctuation, names or the padding suggests a shortcut.")
+    items = run.text_samples["attention"]
+    if not isinstance(items, list):
+        raise ValueError(f"text_samples.json's attention is a {type(items).__name__}, not a list")
+    cards = []
+    for number, item in enumerate(items[:4], 1):
+        tokens = item.get("tokens") if isinstance(item, dict) else None
+        weights = item.get("weights") if isinstance(item, dict) else None
+        if not isinstance(tokens, list) or not isinstance(weights, list) or not tokens or len(tokens) != len(weights):
+            raise ValueError(f"text_samples.json's attention item {number} needs lists tokens and weights of the "
+                             f"same, non-zero, length")
+        values = [_as_float(w) for w in weights]
+        top = max(_finite(values), default=0.0)
+        spans = []
+        for token, weight in zip(tokens[:_MAX_ATTENTION_TOKENS], values):
+            strength = weight / top if top > 0 and math.isfinite(weight) and weight > 0 else 0.0
+            spans.append(f'<span style="background: rgba({_ATTENTION_RGB}, {strength:.3f})" '
+                         f'title="weight {_e(_fmt(weight))}">{_e(token)}</span>')
+        if len(tokens) > _MAX_ATTENTION_TOKENS:
+            spans.append(f'<span class="sub">… {len(tokens) - _MAX_ATTENTION_TOKENS:,} more words</span>')
+        right = str(item.get("predicted")) == str(item.get("label"))
+        heaviest = tokens[values.index(top)] if top > 0 else None
+        meta = (f'<span class="{"ok-text" if right else "bad-text"}">predicted {_e(item.get("predicted"))}</span> '
+                f'({_e(_fmt(_as_float(item.get("confidence")), "accuracy"))} sure) · true '
+                f'<span class="ok-text">{_e(item.get("label"))}</span> · {len(tokens):,} words'
+                + (f' · most weight on <b>{_e(heaviest)}</b> ({_e(_fmt(top))})' if heaviest is not None else ""))
+        cards.append(f'<div class="textcard"><p class="meta">{meta}</p>'
+                     f'<p class="review attention">{" ".join(spans)}</p></div>')
+    legend = ('<p class="legend">Background: <span class="swatch" style="background: rgba('
+              f'{_ATTENTION_RGB}, 0.15)">little weight</span> <span class="swatch" style="background: '
+              f'rgba({_ATTENTION_RGB}, 1)">the most weight in the review</span></p>')
+    return _section("text-attention", "Attention over the words", how, legend + "".join(cards))
+
+
 def _safe(render, run: RunFiles, anchor: str, title: str) -> str:
     """Render one section; if its data is malformed, say so instead of losing the whole page."""
     try:
@@ -1485,6 +1962,10 @@ _SECTIONS = (
     ("cross-validation", "Cross-validation", _cv_section, lambda run: run.cv is not None),
     ("ensemble", "Ensemble", _ensemble_section, lambda run: run.ensemble is not None),
     ("overfitting-lab", "Overfitting lab", _lab_section, lambda run: run.lab is not None),
+    ("forecast", "Forecast", _forecast_section, lambda run: run.forecast is not None),
+    ("gradient-demo", "Exploding gradients", _gradient_demo_section, lambda run: run.gradient_demo is not None),
+    ("translation", "Translation", _translation_section, lambda run: run.translation is not None),
+    ("embeddings", "Word embeddings", _embeddings_section, lambda run: run.embeddings is not None),
     ("confusion", "Confusion matrix", _confusion_section, _has_matrix),
     ("per-class", "Per-class results", _per_class_section, _has_per_class),
     ("roc-pr", "ROC and precision–recall", _roc_pr_section, _has_curves),
@@ -1493,6 +1974,7 @@ _SECTIONS = (
     ("predictions", "Predictions", _predictions_section, _has_samples),
     ("wrong", "Mistakes", _wrong_section, _has_samples),
     ("text-mistakes", "Mistakes", _text_mistakes_section, lambda run: run.text_samples is not None),
+    ("text-attention", "Attention", _text_attention_section, _has_text_attention),
     ("model", "Model", _model_section, _has_model),
     ("config", "Configuration", _config_section, lambda run: True),
     ("run", "Timings and environment", _run_section, lambda run: True),
@@ -1623,6 +2105,15 @@ details table {{ margin-top: 8px; font-size: 13px; }}
 .textcard {{ border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; margin: 0 0 10px; }}
 .textcard .meta {{ margin: 0 0 6px; font-size: 13px; color: var(--muted); }}
 .textcard .review {{ margin: 0; font-size: 14px; white-space: pre-wrap; }}
+.review.attention {{ line-height: 1.9; }}
+.review.attention span, .swatch {{ border-radius: 3px; padding: 1px 1px; }}
+.swatch {{ padding: 1px 6px; }}
+.aside.small {{ font-size: 12px; }}
+ul.notes {{ margin: 2px 0 8px; padding-left: 20px; font-size: 13px; color: var(--muted); }}
+.maps {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px 20px; }}
+figure.attention {{ margin: 0; }}
+figure.attention figcaption {{ font-size: 13px; color: var(--muted); text-align: center; }}
+table.samples td {{ font-size: 13px; }}
 ul.mistakes {{ margin: 2px 0 0; padding-left: 20px; font-size: 14px; }}
 .two {{ display: grid; grid-template-columns: 1fr 1fr; gap: 28px; }}
 @media (max-width: 720px) {{ .two {{ grid-template-columns: 1fr; }} .card {{ padding: 16px; }} }}
