@@ -473,3 +473,19 @@ def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                              extraglobs={"torch": torch, "nn": nn})
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_gru_encoder_fast_path_equals_packing():
+    # a one-layer GRU encoder on the CPU runs padded; its outputs and final state must be the packed ones
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(0)
+    model = tj.models.create("seq2seq_gru_attention", src_vocab_size=50, tgt_vocab_size=40, embed_dim=16, hidden_size=16).eval()
+    src = torch.randint(4, 50, (4, 9))
+    src[1, 5:], src[2, 1:] = 0, 0
+    memory, state, padding = model.encode(src)
+    packed = pack_padded_sequence(model.src_embed(src), (src != 0).sum(1), batch_first=True, enforce_sorted=False)
+    outputs, final = model.encoder(packed)
+    outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=9)
+    torch.testing.assert_close(memory, outputs)
+    torch.testing.assert_close(state, final)

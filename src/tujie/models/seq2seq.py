@@ -244,6 +244,13 @@ class Seq2SeqRNN(nn.Module):
         embedded = self.dropout(self.src_embed(src_ids))  # (batch, src_len, embed_dim)
         # Packing stops each sequence at its own length, so its final state has not read any padding.
         lengths = (~padding).sum(1).clamp(min=1).cpu()  # (batch,)
+        if self.cell == "gru" and self.encoder.num_layers == 1 and src_ids.device.type == "cpu":
+            # The same numbers from the fused padded kernel: with the padding after each sentence, its outputs
+            # up to the last true step, and the state there, never read padding. (torch's packed backward
+            # pass on the CPU runs step by step and is several times slower.)
+            outputs, _ = self.encoder(embedded)  # (batch, src_len, hidden)
+            last = outputs[torch.arange(len(lengths)), lengths - 1]  # (batch, hidden)
+            return outputs.masked_fill(padding[..., None], 0.0), last[None].contiguous(), padding
         packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
         outputs, state = self.encoder(packed)  # state: (layers, batch, hidden), a pair of them for the LSTM
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=src_ids.shape[1])  # (batch, src_len, hidden)
