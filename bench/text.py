@@ -1,20 +1,32 @@
-"""Training throughput of the IMDB LSTM classifier with length bucketing against plain shuffled batches.
+"""Text benchmarks: length bucketing, padded against packed recurrent kernels, beam search, word2vec.
 
     TUJIE_DATA=../shared/data python bench/text.py [--reviews 3000] [--rounds 3] [--max-len 400]
+        [--packing] [--translator RUN_DIR] [--word2vec]
 
-One process; the two ways alternate round by round, each round one epoch over the same
-reviews from the same initial weights. Reported: real (non-padding) tokens per second, the
-share of every batch that is padding, and the speed-up. Padding costs twice in an LSTM: the
-packed sequence skips it, but the batch still runs as long as its longest review, and without
-bucketing each batch holds one long review among short ones.
-(word2vec against gensim: bench/word2vec.py; beam-search speed: bench/translation.py.)
+Bucketing (always): training throughput of the IMDB LSTM classifier with length-bucketed
+batches against plain shuffled ones. One process; the two ways alternate round by round, each
+round one epoch over the same reviews from the same initial weights. Reported: real
+(non-padding) tokens per second, the share of every batch that is padding, and the speed-up.
+Without bucketing each batch holds one long review among short ones and runs as long as it.
+
+`--packing`: one training step of the LSTM and BiLSTM classifiers on the same bucketed IMDB
+batches, with `lengths` handled by the layer's padded fast path (the default on the CPU) and by
+`pack_padded_sequence` (the fast path switched off); both give the same numbers (tested).
+
+`--translator RUN_DIR`: greedy and beam-search (width 5) sentences per second of a trained
+translation run (e.g. `tujie run tatoeba-fr-en-attention`) on its own test pairs.
+
+`--word2vec`: runs bench/word2vec.py (tujie against gensim, one epoch each in turn) with its
+defaults; run that script directly for its options.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -28,13 +40,37 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-len", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--packing", action="store_true", help="also time padded fast path against packing")
+    parser.add_argument("--translator", type=Path, default=None, help="a translation run directory: time greedy and beam search")
+    parser.add_argument("--word2vec", action="store_true", help="also run bench/word2vec.py (tujie against gensim)")
+    parser.add_argument("--skip-bucketing", action="store_true")
     args = parser.parse_args()
+    if not args.skip_bucketing:
+        bucketing(args)
+    if args.packing:
+        packing(args)
+    if args.translator is not None:
+        beam_speed(args.translator)
+    if args.word2vec:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import word2vec
+
+        sys.argv = [sys.argv[0]]
+        word2vec.main()
+
+
+def imdb_slice(args):
+    """`args.reviews` seeded IMDB training reviews, tokenised and cut at max_len, as a TextDataset."""
 
     corpus = load_imdb()
     pick = torch.randperm(len(corpus.train), generator=torch.Generator().manual_seed(0))[: args.reviews].tolist()
     texts, labels = [corpus.train[i][0] for i in pick], torch.tensor([corpus.train[i][1] for i in pick])
     tokenizer = WordTokenizer(min_freq=2).train(texts)
-    data = TextDataset([ids[: args.max_len] for ids in tokenizer.encode_batch(texts)], labels, texts)
+    return tokenizer, TextDataset([ids[: args.max_len] for ids in tokenizer.encode_batch(texts)], labels, texts)
+
+
+def bucketing(args):
+    tokenizer, data = imdb_slice(args)
     real_tokens = int(data.lengths.sum())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(data):,} IMDB reviews, "
           f"{real_tokens:,} tokens (max_len {args.max_len}), vocabulary {tokenizer.vocab_size:,}, batch {args.batch_size}")
@@ -61,6 +97,55 @@ def main():
         print(f"{'bucketed' if bucket else 'shuffled':>9}: {statistics.median(results[bucket]):8.0f} tokens/s (median), "
               f"padding {padding[bucket]:.1%} of batch positions")
     print(f"speed-up of bucketing: {statistics.median(results[True]) / statistics.median(results[False]):.2f}x")
+
+
+def packing(args, steps: int = 12):
+    """Seconds per training step (forward, backward, Adam) with the padded fast path and with packing."""
+    tokenizer, data = imdb_slice(args)
+    batches = list(BucketBatcher(data, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    batches = batches[:steps]
+    tokens = sum(int(lengths.sum()) for _, lengths, _ in batches)
+    print(f"\npadded fast path against packing: {len(batches)} bucketed batches of {args.batch_size}, {tokens:,} real tokens")
+    for name in ("lstm_classifier", "bilstm_classifier"):
+        torch.manual_seed(0)
+        model = tj.models.create(name, vocab_size=tokenizer.vocab_size, num_classes=2)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        seconds = {}
+        for fast in (True, False, True, False):  # alternate, keep the second of each
+            model.recurrent.fast_padded = fast
+            start = time.perf_counter()
+            for tokens_batch, lengths, y in batches:
+                loss = torch.nn.functional.cross_entropy(model(tokens_batch, lengths), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            seconds[fast] = time.perf_counter() - start
+        print(f"{name:>18}: padded {tokens / seconds[True]:8.0f} tokens/s, packed {tokens / seconds[False]:8.0f} tokens/s, "
+              f"speed-up {seconds[False] / seconds[True]:.2f}x")
+
+
+def beam_speed(run_dir: Path, limit: int = 500):
+    """Greedy and beam-5 sentences/s of a trained translator on its first `limit` test pairs."""
+    from tujie.text import load_translator
+    from tujie.text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
+    import yaml
+
+    from tujie.config import validate
+
+    translator = load_translator(run_dir)
+    config = validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    t = config.translation
+    corpus = (load_tatoeba(config.data.data_dir, direction=t.direction, max_words=t.max_words,
+                           prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
+              if t.corpus == "tatoeba" else load_multi30k(config.data.data_dir, direction=t.direction))
+    sources = [s for s, _ in corpus.test[:limit]]
+    print(f"\nbeam search on {len(sources)} test sentences of {run_dir.name} ({torch.get_num_threads()} threads)")
+    for beam in (1, 5):
+        translator.translate(sources[:32], beam=beam)  # warm-up
+        start = time.perf_counter()
+        translator.translate(sources, beam=beam)
+        seconds = time.perf_counter() - start
+        print(f"{'greedy' if beam == 1 else f'beam {beam}':>8}: {len(sources) / seconds:7.0f} sentences/s")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ class TextConfig(_Strict):
     vocab_size: int | None = Field(None, ge=8, description="vocabulary cap (word) or BPE target size")
     min_freq: int = Field(2, ge=1, description="rarer training-split words map to <unk>")
     max_len: int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
+    vectors: str | None = Field(None, description="pretrained word vectors for the model's embedding: a vectors.safetensors "
+                                                  "file or the run directory of an embeddings run (imdb-word2vec)")
+    freeze_vectors: bool = Field(False, description="keep the pretrained vectors fixed instead of fine-tuning them")
 
 
 class TranslationConfig(_Strict):

@@ -152,7 +152,31 @@ def build_model(config: cfg.RunConfig, data):
         model_args.setdefault("num_classes", 1 if binary_loss and data.num_classes == 2 else data.num_classes)
     if getattr(data, "vocab_size", None) is not None:  # text: the embedding table is as large as the vocabulary
         model_args.setdefault("vocab_size", data.vocab_size)
-    return models.create(config.model.name, **model_args)
+    model = models.create(config.model.name, **model_args)
+    if config.text.vectors and getattr(data, "tokenizer", None) is not None:  # a reloaded run has them in its weights
+        use_pretrained_vectors(model, config, data)
+    return model
+
+
+def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
+    """Replace the model's `embedding` by pretrained word vectors in the tokenizer's id order (text.vectors)."""
+    from torch import nn
+
+    from .errors import ConfigError
+    from .text.vectors import VECTORS_FILE, WordVectors
+
+    path = Path(config.text.vectors)
+    vectors = WordVectors.load(path / VECTORS_FILE if path.is_dir() else path)
+    current = getattr(model, "embedding", None)
+    width = getattr(current, "embedding_dim", None) or (current.weight.shape[1] if current is not None else None)
+    if not isinstance(current, nn.Module) or width != vectors.dim:
+        raise ConfigError(f"Model '{config.model.name}' cannot take the pretrained vectors in {path}.",
+                          expected=f"a model with an `embedding` of width {vectors.dim} (the vectors' size)",
+                          received="no `embedding` attribute" if current is None else f"an embedding of width {width}",
+                          fix=f"Set model.embed_dim={vectors.dim}, or train vectors of the model's width.")
+    model.embedding = vectors.to_embedding(data.tokenizer, freeze=config.text.freeze_vectors, seed=config.seed)
+    data.notes.append(f"Embedding: pretrained vectors from {path} ({len(vectors):,} words, dim {vectors.dim}) for "
+                      f"{model.embedding.coverage:.1%} of the vocabulary, {'frozen' if config.text.freeze_vectors else 'fine-tuned'}.")
 
 
 def build_learner(config: cfg.RunConfig, model, callbacks=(), num_classes: int | None = None):

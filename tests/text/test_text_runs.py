@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 import tujie as tj
 from tujie.cli import main
@@ -79,3 +80,21 @@ def test_embeddings_run_scores_analogies_and_maps_the_probe_words(tmp_path):
     vectors = tj.text.vectors.WordVectors.load(run_dir / "vectors.safetensors")
     assert len(vectors) == report["vocab_size"] and vectors.dim == 16
     assert "analogy_accuracy" in result.summary["results"] and 'id="embeddings"' in result.report.read_text()
+
+
+@pytest.mark.data
+def test_pretrained_vectors_go_into_the_classifier_embedding(tmp_path):
+    from tujie.errors import ConfigError
+    from tujie.text.vectors import WordVectors
+
+    words = ["the", "movie", "good", "bad", "a", "film", "and", "of"]
+    vectors = WordVectors(words, torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0)))
+    vectors.save(tmp_path / "vectors.safetensors")
+    base = [*TINY, f"output_dir={tmp_path}", "model.hidden=16", f"text.vectors={tmp_path}", "text.freeze_vectors=true"]
+    result = tj.run("sst2-lstm", overrides=[*base, "model.embed_dim=16"], verbose=0)
+    assert result.summary["status"] == "finished"
+    tokenizer = tj.text.load_tokenizer(result.run_dir / "tokenizer.json")
+    weights = tj.train.load_weights(result.run_dir / "best.safetensors")["embedding.weight"]
+    torch.testing.assert_close(weights[tokenizer.encode("movie")[0]], vectors["movie"])  # frozen: still the vector
+    with pytest.raises(ConfigError, match="embed_dim=16"):
+        tj.run("sst2-lstm", overrides=[*base, "model.embed_dim=8", "run_name=r2"], verbose=0)
