@@ -325,7 +325,7 @@ class Learner:
         model = self.eval_model
         was_training = model.training
         model.eval()
-        custom = self._custom("eval_step")
+        custom = self._custom("eval_step", model)  # the EMA copy's own step when EMA is on
         running, measured = RunningMeans(), EvalMetrics(self.metric_names if metrics is None else metrics, self.kind)
         for batch in batches:
             batch = self._to_device(batch)
@@ -471,8 +471,8 @@ class Learner:
         else:
             self.scheduler.step()
 
-    def _custom(self, name: str):
-        method = getattr(self.model, name, None)
+    def _custom(self, name: str, model: nn.Module | None = None):
+        method = getattr(self.model if model is None else model, name, None)
         return None if method is None else (lambda batch: method(batch, self))
 
     def _to_device(self, batch):
