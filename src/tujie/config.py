@@ -90,7 +90,8 @@ class TextConfig(_Strict):
     min_freq: int = Field(2, ge=1, description="rarer training-split words map to <unk>")
     max_len: int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
     vectors: str | None = Field(None, description="pretrained word vectors for the model's embedding: a vectors.safetensors "
-                                                  "file or the run directory of an embeddings run (imdb-word2vec)")
+                                                  "file, an embeddings run directory, or an embeddings recipe name "
+                                                  "(imdb-word2vec: its newest run in output_dir)")
     freeze_vectors: bool = Field(False, description="keep the pretrained vectors fixed instead of fine-tuning them")
 
 

@@ -158,6 +158,25 @@ def build_model(config: cfg.RunConfig, data):
     return model
 
 
+def _vectors_path(config: cfg.RunConfig) -> Path:
+    """text.vectors as a path: a file, a run directory, or a recipe name meaning its newest run in output_dir."""
+    from .errors import DataNotFoundError
+    from .recipes import list_recipes
+
+    value = config.text.vectors
+    path = Path(value)
+    if path.exists() or value not in list_recipes():
+        return path
+    runs = sorted((p for p in Path(config.output_dir).glob(f"{value}-*") if (p / "vectors.safetensors").is_file()),
+                  key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise DataNotFoundError(f"text.vectors names the recipe '{value}', but {config.output_dir}/ holds no finished run of it.",
+                                expected=f"a folder {config.output_dir}/{value}-*/ with vectors.safetensors",
+                                received=f"no such folder in {Path(config.output_dir).resolve()}",
+                                fix=f"Run `tujie run {value}` first (same output_dir), or pass a vectors file or run directory.")
+    return runs[-1]
+
+
 def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
     """Replace the model's `embedding` by pretrained word vectors in the tokenizer's id order (text.vectors)."""
     from torch import nn
@@ -165,7 +184,7 @@ def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
     from .errors import ConfigError
     from .text.vectors import VECTORS_FILE, WordVectors
 
-    path = Path(config.text.vectors)
+    path = _vectors_path(config)
     vectors = WordVectors.load(path / VECTORS_FILE if path.is_dir() else path)
     current = getattr(model, "embedding", None)
     width = getattr(current, "embedding_dim", None) or (current.weight.shape[1] if current is not None else None)

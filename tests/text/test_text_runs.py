@@ -98,3 +98,11 @@ def test_pretrained_vectors_go_into_the_classifier_embedding(tmp_path):
     torch.testing.assert_close(weights[tokenizer.encode("movie")[0]], vectors["movie"])  # frozen: still the vector
     with pytest.raises(ConfigError, match="embed_dim=16"):
         tj.run("sst2-lstm", overrides=[*base, "model.embed_dim=8", "run_name=r2"], verbose=0)
+
+
+@pytest.mark.data
+def test_vectors_named_by_recipe_need_a_run_of_it(tmp_path):
+    from tujie.errors import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="tujie run imdb-word2vec"):
+        tj.run("sst2-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "text.vectors=imdb-word2vec"], verbose=0)
