@@ -119,3 +119,24 @@ def test_all_text_models_are_registered():
 def test_docstring_examples():
     result = doctest.testmod(text, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, extraglobs={"torch": torch})
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean"])
+@pytest.mark.parametrize("name", ["lstm_classifier", "bilstm_classifier", "gru_classifier"])
+def test_pooled_readout_ignores_padding_given_lengths(name, pooling):
+    torch.manual_seed(2)
+    model = _small(name, pooling=pooling).eval()
+    tokens = torch.randint(1, VOCAB, (3, 8))
+    lengths = torch.tensor([8, 3, 5])
+    batched = model(tokens, lengths=lengths)
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(batched[i:i + 1], model(tokens[i:i + 1, :n]))
+    torch.manual_seed(2)
+    last_state = _small(name).eval()  # the same weights, read at the last step
+    torch.testing.assert_close(last_state.state_dict(), model.state_dict())
+    assert not torch.allclose(batched, last_state(tokens, lengths=lengths))
+
+
+def test_unknown_pooling_is_refused():
+    with pytest.raises(ConfigError, match='"last", "max" or "mean"'):
+        _small("lstm_classifier", pooling="attention")

@@ -36,12 +36,15 @@ def _check_dropout(model_name: str, dropout: float) -> None:
 
 
 class RecurrentClassifier(Model):
-    """Embedding → recurrent layer(s) → Dropout → Dense(num_classes) logits, reading each sequence's last state.
+    """Embedding → recurrent layer(s) → pooling → Dropout → Dense(num_classes) logits.
 
     Args:
         cell: "rnn", "lstm" or "gru".
         vocab_size, num_classes, embed_dim, hidden, num_layers, bidirectional, padding_idx: the sizes.
         dropout: before the classifier, and between stacked recurrent layers.
+        pooling: what the classifier reads: "last" (each direction's final state, the textbook's
+            model), "max" or "mean" over every true step's output (Conneau et al. 2017: max
+            pooling lets a long review keep its strongest evidence wherever it occurs).
         name: the registered name, used in error messages.
 
     forward(tokens (batch, seq), lengths=None (batch,)) → logits (batch, num_classes).
@@ -51,7 +54,7 @@ class RecurrentClassifier(Model):
 
     def __init__(self, cell: str, vocab_size: int | None, num_classes: int = 2, embed_dim: int = 128, hidden: int = 128,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.3, padding_idx: int | None = 0,
-                 name: str | None = None):
+                 pooling: str = "last", name: str | None = None):
         super().__init__()
         if cell not in self._LAYERS:
             raise ConfigError("Invalid value received for argument `cell` of RecurrentClassifier.", expected='"rnn", "lstm" or "gru"',
@@ -61,10 +64,13 @@ class RecurrentClassifier(Model):
         check_positive(self.model_name, num_classes=num_classes, embed_dim=embed_dim,
                        hidden=hidden, num_layers=num_layers)
         _check_dropout(self.model_name, dropout)
-        self.vocab_size = vocab_size
+        if pooling not in ("last", "max", "mean"):
+            raise ConfigError(f"Invalid value received for argument `pooling` of model '{self.model_name}'.",
+                              expected='"last", "max" or "mean"', received=f"pooling={pooling!r}", fix='Pass pooling="max".')
+        self.vocab_size, self.pooling = vocab_size, pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.recurrent = self._LAYERS[cell](hidden, num_layers=num_layers, bidirectional=bool(bidirectional),
-                                            dropout=dropout if num_layers > 1 else 0.0)
+                                            dropout=dropout if num_layers > 1 else 0.0, return_sequences=pooling != "last")
         self.dropout = L.Dropout(dropout)
         self.classifier = L.Dense(num_classes)
         directions = 2 if bidirectional else 1
@@ -74,7 +80,15 @@ class RecurrentClassifier(Model):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         check_token_input(self.model_name, tokens, self.vocab_size)
         x = self.embedding(tokens)  # (batch, seq, embed_dim)
-        h = self.recurrent(x, lengths=lengths)  # (batch, hidden * directions): each sequence's last true step
+        h = self.recurrent(x, lengths=lengths)  # last: (batch, hidden * directions), each sequence's last true step
+        if self.pooling != "last":  # h: (batch, seq, hidden * directions), zeros at padding when lengths are given
+            steps = torch.arange(h.shape[1], device=h.device)
+            real = (steps[None, :] < torch.as_tensor(lengths, device=h.device)[:, None] if lengths is not None
+                    else torch.ones(h.shape[:2], dtype=torch.bool, device=h.device))[..., None]  # (batch, seq, 1)
+            if self.pooling == "max":
+                h = h.masked_fill(~real, float("-inf")).amax(dim=1)  # (batch, hidden * directions)
+            else:
+                h = (h * real).sum(1) / real.sum(1).clamp(min=1)  # (batch, hidden * directions)
         return self.classifier(self.dropout(h))  # (batch, num_classes)
 
 
@@ -139,7 +153,7 @@ class TextCNN(Model):
 @register_model(**_EXAMPLE, test_kwargs=_SMALL)
 def rnn_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_dim: int = 128, hidden: int = 128,
                    num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.3,
-                   padding_idx: int | None = 0) -> RecurrentClassifier:
+                   padding_idx: int | None = 0, pooling: str = "last") -> RecurrentClassifier:
     """Embedding → SimpleRNN (tanh, textbook 7.1) → Dropout → Dense: the plain recurrent text classifier.
 
     Example:
@@ -148,13 +162,13 @@ def rnn_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_di
         torch.Size([2, 2])
     """
     return RecurrentClassifier("rnn", vocab_size, num_classes, embed_dim, hidden, num_layers, bidirectional, dropout,
-                               padding_idx, name="rnn_classifier")
+                               padding_idx, pooling, name="rnn_classifier")
 
 
 @register_model(**_EXAMPLE, test_kwargs=_SMALL)
 def lstm_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_dim: int = 128, hidden: int = 128,
                     num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.3,
-                    padding_idx: int | None = 0) -> RecurrentClassifier:
+                    padding_idx: int | None = 0, pooling: str = "last") -> RecurrentClassifier:
     """Embedding → LSTM → Dropout → Dense: the textbook's IMDB sentiment classifier (seeds/002), batch first.
 
     Example:
@@ -164,13 +178,13 @@ def lstm_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_d
         torch.Size([2, 2])
     """
     return RecurrentClassifier("lstm", vocab_size, num_classes, embed_dim, hidden, num_layers, bidirectional, dropout,
-                               padding_idx, name="lstm_classifier")
+                               padding_idx, pooling, name="lstm_classifier")
 
 
 @register_model(**_EXAMPLE, test_kwargs=_SMALL)
 def gru_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_dim: int = 128, hidden: int = 128,
                    num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.3,
-                   padding_idx: int | None = 0) -> RecurrentClassifier:
+                   padding_idx: int | None = 0, pooling: str = "last") -> RecurrentClassifier:
     """Embedding → GRU (textbook 7.3) → Dropout → Dense.
 
     Example:
@@ -178,20 +192,23 @@ def gru_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_di
         torch.Size([2, 5])
     """
     return RecurrentClassifier("gru", vocab_size, num_classes, embed_dim, hidden, num_layers, bidirectional, dropout,
-                               padding_idx, name="gru_classifier")
+                               padding_idx, pooling, name="gru_classifier")
 
 
 @register_model(**_EXAMPLE, test_kwargs={**_SMALL, "num_layers": 2})
 def bilstm_classifier(vocab_size: int | None = None, num_classes: int = 2, embed_dim: int = 128, hidden: int = 128,
-                      num_layers: int = 1, dropout: float = 0.3, padding_idx: int | None = 0) -> RecurrentClassifier:
+                      num_layers: int = 1, dropout: float = 0.3, padding_idx: int | None = 0,
+                      pooling: str = "last") -> RecurrentClassifier:
     """Embedding → bidirectional LSTM → Dropout → Dense on both directions' final states (2 * hidden features).
+
+    pooling="max" reads the largest of every true step's outputs instead (see `RecurrentClassifier`).
 
     Example:
         >>> bilstm_classifier(vocab_size=100, num_layers=2)(torch.randint(1, 100, (2, 12))).shape
         torch.Size([2, 2])
     """
     return RecurrentClassifier("lstm", vocab_size, num_classes, embed_dim, hidden, num_layers, True, dropout,
-                               padding_idx, name="bilstm_classifier")
+                               padding_idx, pooling, name="bilstm_classifier")
 
 
 @register_model(**_EXAMPLE, test_kwargs={"vocab_size": 100, "embed_dim": 8, "filters": 4})
