@@ -248,25 +248,12 @@ def test_recipe_augment_lists_route_each_transform_and_name_the_valid_ones():
 
 
 def test_evaluate_with_ema_runs_the_ema_copys_own_eval_step():
-    class OwnStep(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
-
-        def forward(self, x):
-            return x * self.w
-
-        def train_step(self, batch, learner):
-            loss = ((self(batch[0]) - batch[1]) ** 2).mean()
-            learner.backward(loss)
-            learner.optimizer_step()
-            return {"loss": loss}
-
+    class ReportsItsWeight(nn.Linear):  # trained by the default step, evaluated by its own
         def eval_step(self, batch, learner):
-            return {"w": self.w.detach().clone()}
+            return {"w": self.weight.detach().sum()}
 
     x = torch.ones(8, 1)
-    learner = tj.Learner(OwnStep(), optimizer="sgd", lr=0.1, ema=0.9)
+    learner = tj.Learner(ReportsItsWeight(1, 1, bias=False), loss="mse", optimizer="sgd", lr=0.1, ema=0.9)
     learner.fit((x, 2 * x), epochs=1, batch_size=4, verbose=0)
-    learner.model.w.data.fill_(123.0)  # the raw weights now differ from the EMA copy's
-    assert learner.evaluate((x, x), verbose=0)["w"] == pytest.approx(float(learner.ema.module.w))
+    learner.model.weight.data.fill_(123.0)  # the raw weights now differ from the EMA copy's
+    assert learner.evaluate((x, x), verbose=0)["w"] == pytest.approx(float(learner.ema.module.weight.sum()))
