@@ -375,11 +375,21 @@ def _tuned_threshold(learner, data, config) -> dict:
 
 def _save_text_samples(learner, data, config, run_dir) -> None:
     """text_samples.json: the test texts the model got wrong with the most confidence, and a few right ones."""
-    from .evaluate._common import model_outputs
-    from .text.data import BucketBatcher
+    from .text.data import pad_sequences
 
-    batches = BucketBatcher(data.test, batch_size=256, shuffle=False, bucket=False)  # test order kept
-    outputs = torch.cat([out.float().cpu() for out, _ in model_outputs(learner.eval_model, learner.device, batches, 256)])
+    model, sequences = learner.eval_model, data.test.sequences
+    by_length = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))  # batches of similar length: little padding
+    outputs = [None] * len(sequences)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(by_length), 256):
+            index = by_length[start:start + 256]
+            tokens, lengths = pad_sequences([sequences[i] for i in index])  # (B, T), (B,)
+            for i, out in zip(index, model(tokens.to(learner.device), lengths.to(learner.device)).float().cpu()):
+                outputs[i] = out
+    model.train(was_training)
+    outputs = torch.stack(outputs)  # (N, classes) in test order
     if learner.kind == "multiclass":
         probs = outputs.softmax(-1)  # (N, K)
     else:
