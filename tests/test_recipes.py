@@ -12,9 +12,10 @@ def test_recipe_is_valid_and_states_its_source(name):
     config = resolve_config(name)
     assert config.recipe == name and config.description
     # the summary key the expected value is checked against: test_* for a trained model or an
-    # ensemble, cv_* for a cross-validation's means, lab_* for the overfitting lab's gap figures
+    # ensemble, cv_* for a cross-validation's means, lab_* for the overfitting lab's gap figures,
+    # the analogy accuracy or word-similarity correlation for word vectors
     prefix = {"train": "test_", "ensemble": "test_", "cross_validation": "cv_", "overfitting_lab": "lab_",
-              "forecast": "test_", "translation": "test_"}[config.kind]
+              "forecast": "test_", "translation": "test_", "embeddings": ("analogy_", "wordsim353_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
