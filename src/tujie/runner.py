@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,7 +403,8 @@ def _save_text_samples(learner, data, config, run_dir) -> None:
     right = (predicted == y).nonzero().squeeze(-1)[: 3].tolist()
 
     def row(i):
-        return {"text": data.test.texts[i][:2000], "label": data.classes[int(y[i])], "predicted": data.classes[int(predicted[i])],
+        text = re.sub(r"<br\s*/?>", " ", data.test.texts[i])  # IMDB's HTML line breaks, shown as spaces
+        return {"text": text[:2000], "label": data.classes[int(y[i])], "predicted": data.classes[int(predicted[i])],
                 "confidence": float(confidence[i]), "tokens": len(data.test.sequences[i])}
 
     samples = {"wrong": [row(i) for i in worst], "right": [row(i) for i in right]}

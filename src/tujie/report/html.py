@@ -524,6 +524,7 @@ def _missing_pieces(run: RunFiles) -> list[str]:
         "ensemble.json": "no scores of the ensemble and its members",
         "lab.json": "no variants of the overfitting lab to compare",
         "embeddings.json": "no analogies, neighbours or map of the word vectors",
+        "text_samples.json": "no example texts to look at",
     }
     if _kind(run) in KIND_FILES:  # several models: no single history, test set or samples
         wanted = ["config.yaml", "summary.json", KIND_FILES[_kind(run)]]
@@ -531,7 +532,7 @@ def _missing_pieces(run: RunFiles) -> list[str]:
                 if name not in run.found]
     wanted = ["config.yaml", "metrics.jsonl", "summary.json"]
     if _is_classification(run):
-        wanted += ["evaluation.json", "samples.safetensors"]
+        wanted += ["evaluation.json", "text_samples.json" if run.text_samples is not None else "samples.safetensors"]
     return [f"<code>{name}</code> is missing: {why[name]}." for name in wanted if name not in run.found]
 
 
@@ -1943,7 +1944,8 @@ def _has_per_class(run: RunFiles) -> bool:
 
 
 def _has_samples(run: RunFiles) -> bool:
-    return _is_classification(run) and (_one_model(run) or run.samples is not None)
+    # a text run shows its examples as text (text_samples.json), never as images
+    return _is_classification(run) and run.text_samples is None and (_one_model(run) or run.samples is not None)
 
 
 def _has_model(run: RunFiles) -> bool:
