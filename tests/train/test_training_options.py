@@ -256,4 +256,4 @@ def test_evaluate_with_ema_runs_the_ema_copys_own_eval_step():
     learner = tj.Learner(ReportsItsWeight(1, 1, bias=False), loss="mse", optimizer="sgd", lr=0.1, ema=0.9)
     learner.fit((x, 2 * x), epochs=1, batch_size=4, verbose=0)
     learner.model.weight.data.fill_(123.0)  # the raw weights now differ from the EMA copy's
-    assert learner.evaluate((x, x), verbose=0)["w"] == pytest.approx(float(learner.ema.module.weight.sum()))
+    assert learner.evaluate((x, x), verbose=0)["w"] == pytest.approx(learner.ema.module.weight.detach().sum().item())
