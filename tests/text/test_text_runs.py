@@ -106,3 +106,32 @@ def test_vectors_named_by_recipe_need_a_run_of_it(tmp_path):
 
     with pytest.raises(DataNotFoundError, match="tujie run imdb-word2vec"):
         tj.run("sst2-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "text.vectors=imdb-word2vec"], verbose=0)
+
+
+@pytest.mark.data
+def test_translation_run_scores_bleu_translates_and_refuses_the_wrong_direction(tmp_path, capsys):
+    result = tj.run("tatoeba-fr-en-attention", overrides=["limit=400", "epochs=1", "model.embed_dim=16",
+                                                          "model.hidden_size=16", "translation.beam=2",
+                                                          f"output_dir={tmp_path}", "run_name=t"], verbose=0)
+    run_dir = result.run_dir
+    report = json.loads((run_dir / "translation.json").read_text())
+    assert report["train_pairs"] == 400 and report["test_pairs"] == 542
+    assert 0.0 <= report["beam"]["bleu"] <= 100.0 and report["greedy"]["by_length"]
+    assert report["attention"][0]["weights"] is not None  # Bahdanau: a heatmap to draw
+    assert 'id="translation"' in result.report.read_text()
+    capsys.readouterr()
+    assert main(["translate", str(run_dir), "je suis content .", "--beam", "2"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["translate", str(run_dir), "i am happy .", "--from", "en"]) != 0
+    assert "translates" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_transformer_translation_run_on_multi30k(tmp_path):
+    result = tj.run("multi30k-de-en-transformer", overrides=[
+        "limit=300", "epochs=1", "translation.vocab_size=300", "translation.beam=1", "model.d_model=16",
+        "model.num_heads=2", "model.num_encoder_layers=1", "model.num_decoder_layers=1", "model.dim_feedforward=32",
+        "scheduler.warmup=2", f"output_dir={tmp_path}", "run_name=m"], verbose=0)
+    report = json.loads((result.run_dir / "translation.json").read_text())
+    assert report["direction"] == "de-en" and report["test_pairs"] == 1000
+    assert result.summary["results"]["test_bleu"] >= 0.0 and (result.run_dir / "best.safetensors").is_file()
