@@ -96,9 +96,10 @@ class _Recurrent(Layer):
         if lengths is None:
             out, state = self.rnn(x, hx)  # out: (batch, seq, units * directions)
         elif self.num_layers == 1 and not self.return_state and x.device.type == "cpu" and self.fast_padded:
-            out = self._padded_exact(x, self._check_lengths(lengths, x), hx)  # (batch, seq, units * directions)
+            lengths = self._check_lengths(lengths, x)
+            out = self._padded_exact(x, lengths, hx)  # (batch, seq, units * directions)
             if not self.return_sequences:  # each direction's final state: forward at the last true step, backward at step 0
-                last = (self._check_lengths(lengths, x) - 1).to(x.device)  # (batch,)
+                last = (lengths - 1).to(x.device)  # (batch,)
                 forward_last = out[torch.arange(x.shape[0], device=x.device), last, :self.units]  # (batch, units)
                 return torch.cat([forward_last, out[:, 0, self.units:]], dim=-1) if self.bidirectional else forward_last
             return out
