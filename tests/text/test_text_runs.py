@@ -135,3 +135,12 @@ def test_transformer_translation_run_on_multi30k(tmp_path):
     report = json.loads((result.run_dir / "translation.json").read_text())
     assert report["direction"] == "de-en" and report["test_pairs"] == 1000
     assert result.summary["results"]["test_bleu"] >= 0.0 and (result.run_dir / "best.safetensors").is_file()
+
+
+@pytest.mark.data
+def test_glove_run_writes_vectors_and_its_report(tmp_path):
+    result = tj.run("imdb-glove", overrides=["limit=200", "embeddings.epochs=2", "embeddings.workers=1",
+                                             "embeddings.dim=8", f"output_dir={tmp_path}", "run_name=g"], verbose=0)
+    report = json.loads((result.run_dir / "embeddings.json").read_text())
+    assert report["method"] == "glove" and len(report["history"]) == 2 and report["vocab_size"] > 100
+    assert 'id="embeddings"' in result.report.read_text()
