@@ -126,18 +126,14 @@ def packing(args, steps: int = 12):
 
 def beam_speed(run_dir: Path, limit: int = 500):
     """Greedy and beam-5 sentences/s of a trained translator on its first `limit` test pairs."""
-    from tujie.text import load_translator
-    from tujie.text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
     import yaml
 
     from tujie.config import validate
+    from tujie.experiments import load_translation_corpus
+    from tujie.text import load_translator
 
     translator = load_translator(run_dir)
-    config = validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    t = config.translation
-    corpus = (load_tatoeba(config.data.data_dir, direction=t.direction, max_words=t.max_words,
-                           prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
-              if t.corpus == "tatoeba" else load_multi30k(config.data.data_dir, direction=t.direction))
+    corpus = load_translation_corpus(validate(yaml.safe_load((run_dir / "config.yaml").read_text())))
     sources = [s for s, _ in corpus.test[:limit]]
     print(f"\nbeam search on {len(sources)} test sentences of {run_dir.name} ({torch.get_num_threads()} threads)")
     for beam in (1, 5):

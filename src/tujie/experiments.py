@@ -215,17 +215,12 @@ def _translation(config, data, run_dir: Path, say) -> dict:
     from .runner import build_learner
     from .text import build_tokenizer
     from .text.pairs import PairDataset
-    from .text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
     from .text.translation import Translator, bleu, encode_pairs, save_translator
     from .train import CSVLogger, LearningRateLogger, MetricsLogger, ModelCheckpoint, load_weights
 
     t = config.translation or cfg.TranslationConfig()
     d = config.data
-    if t.corpus == "tatoeba":
-        corpus = load_tatoeba(d.data_dir, direction=t.direction, max_words=t.max_words,
-                              prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
-    else:
-        corpus = load_multi30k(d.data_dir, direction=t.direction)
+    corpus = load_translation_corpus(config)
     if d.limit is not None:
         corpus.train = corpus.train[: d.limit]
         corpus.notes.append(f"limit={d.limit}: the first {len(corpus.train):,} training pairs.")
@@ -354,6 +349,17 @@ def _wordsim353(vectors) -> dict | None:
         return None
     path = Path(datapath("wordsim353.tsv"))
     return vectors.evaluate_similarity(path) if path.is_file() else None
+
+
+def load_translation_corpus(config):
+    """The parallel corpus a translation recipe names, with its direction and filter (all pairs, before data.limit)."""
+    from .text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
+
+    t = config.translation or cfg.TranslationConfig()
+    if t.corpus == "tatoeba":
+        return load_tatoeba(config.data.data_dir, direction=t.direction, max_words=t.max_words,
+                            prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
+    return load_multi30k(config.data.data_dir, direction=t.direction)
 
 
 def verbose_of(say) -> int:
