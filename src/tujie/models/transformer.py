@@ -37,6 +37,12 @@ class TokenEmbedding(nn.Module):
         super().__init__()
         self.d_model = d_model
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+        # N(0, 1/d_model), as fairseq: after the sqrt(d_model) scale each token has unit variance,
+        # the size of the positions; a tied output layer then starts with unit-variance logits
+        # (torch's N(0, 1) gave logits of std sqrt(d_model) and a first loss ~150 for 8k words).
+        nn.init.normal_(self.embedding.weight, mean=0.0, std=d_model ** -0.5)
+        with torch.no_grad():
+            self.embedding.weight[pad_id].zero_()
         self.position = SinusoidalPositionalEncoding(d_model, max_len=max_len, dropout=dropout)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
