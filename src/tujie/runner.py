@@ -314,15 +314,23 @@ def _test(learner, data, config, run_dir) -> dict:
 
     The scalars come from `Learner.evaluate` (loss and the recipe's metrics); the curves, the
     confusion matrix and the per-class table from `tujie.evaluate`, which streams over batches.
+    A text classifier's test set passes through the model once: its outputs, kept in test order
+    (N x classes, small), feed the scalars, the curves and the most confidently wrong texts.
     """
     start = time.perf_counter()
-    test = {k: v for k, v in learner.evaluate(data.test, verbose=0).items() if isinstance(v, float)}
-    if learner.kind in ("multiclass", "binary_logits", "binary_probs"):
-        evaluation = _classification_report(learner, data, config, test)
+    classifier = learner.kind in ("multiclass", "binary_logits", "binary_probs")
+    texts = classifier and getattr(data, "tokenizer", None) is not None and learner._custom("eval_step", learner.eval_model) is None
+    if texts:
+        outputs = _text_outputs(learner, data.test)  # (N, classes) or (N, 1)
+        test = _scores_of_outputs(learner, outputs, data.test.targets)
+    else:
+        test = {k: v for k, v in learner.evaluate(data.test, verbose=0).items() if isinstance(v, float)}
+    if classifier:
+        evaluation = _classification_report(learner, data, config, test, outputs if texts else None)
         if learner.kind == "multiclass" and len(data.input_shape) == 3:  # images: keep a grid of predictions to show
             _save_samples(learner, data, config, run_dir)
-        if getattr(data, "tokenizer", None) is not None:  # texts: the most confidently wrong ones
-            _save_text_samples(learner, data, config, run_dir)
+        if texts:  # the most confidently wrong ones
+            _save_text_samples(learner, data, config, run_dir, outputs)
     elif learner.kind == "regression":
         from .evaluate import regression_metrics
 
@@ -334,12 +342,51 @@ def _test(learner, data, config, run_dir) -> dict:
     return test
 
 
-def _classification_report(learner, data, config, test: dict) -> dict:
-    """Confusion matrix, per-class table, ROC/PR curves, calibration and (binary) the tuned threshold."""
-    from .evaluate import classification_metrics
+def _text_outputs(learner, dataset) -> torch.Tensor:
+    """The eval model's outputs (N, classes) for a TextDataset, in its order, from batches of similar length."""
+    from .text.data import pad_sequences
+
+    model, sequences = learner.eval_model, dataset.sequences
+    by_length = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))  # little padding per batch
+    outputs: list = [None] * len(sequences)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), learner.device_autocast:
+        for start in range(0, len(by_length), 256):
+            index = by_length[start:start + 256]
+            tokens, lengths = pad_sequences([sequences[i] for i in index])  # (B, T), (B,)
+            batch = model(tokens.to(learner.device), lengths.to(learner.device)).float().cpu()  # (B, classes)
+            for i, out in zip(index, batch):
+                outputs[i] = out
+    model.train(was_training)
+    return torch.stack(outputs)  # (N, classes) in dataset order
+
+
+def _scores_of_outputs(learner, outputs: torch.Tensor, targets: torch.Tensor) -> dict:
+    """What `Learner.evaluate` reports (loss and the learner's metrics), from outputs already computed."""
+    from .train.metrics import EvalMetrics
+
+    measured = EvalMetrics(learner.metric_names, learner.kind)
+    measured.update(outputs, targets)
+    scores = {"loss": float(learner.loss_fn(outputs, targets))} if learner.loss_fn is not None else {}
+    return {k: v for k, v in {**scores, **measured.compute()}.items() if isinstance(v, float)}
+
+
+def _classification_report(learner, data, config, test: dict, outputs: torch.Tensor | None = None) -> dict:
+    """Confusion matrix, per-class table, ROC/PR curves, calibration and (binary) the tuned threshold.
+
+    `outputs`: the test set's outputs when the caller has them (one pass of the model), else
+    the metrics run the model themselves.
+    """
+    from .evaluate import classification_metrics, classification_metrics_from_outputs
 
     binary = learner.kind != "multiclass"
-    m = classification_metrics(learner, data.test, curve_bins=1001 if binary else 201)  # 201: ten classes' curves stay small
+    bins = 1001 if binary else 201  # 201: ten classes' curves stay small
+    if outputs is None:
+        m = classification_metrics(learner, data.test, curve_bins=bins)
+    else:
+        m = classification_metrics_from_outputs(outputs, data.test.targets, task="binary" if binary else "multiclass",
+                                                probabilities=learner.kind == "binary_probs", curve_bins=bins)
     classes = data.classes or [str(i) for i in range(m["num_classes"])]
     out = {k: m[k] for k in ("task", "num_samples", "num_classes", "accuracy", "auc", "average_precision", "ece", "reliability")}
     out["roc"] = {k: m["roc"][k] for k in ("fpr", "tpr")}
@@ -374,23 +421,11 @@ def _tuned_threshold(learner, data, config) -> dict:
             "precisions": on_test.precisions.tolist(), "recalls": on_test.recalls.tolist(), "f1s": on_test.f1s.tolist()}
 
 
-def _save_text_samples(learner, data, config, run_dir) -> None:
-    """text_samples.json: the test texts the model got wrong with the most confidence, and a few right ones."""
-    from .text.data import pad_sequences
+def _save_text_samples(learner, data, config, run_dir, outputs: torch.Tensor) -> None:
+    """text_samples.json: the test texts the model got wrong with the most confidence, and a few right ones.
 
-    model, sequences = learner.eval_model, data.test.sequences
-    by_length = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))  # batches of similar length: little padding
-    outputs = [None] * len(sequences)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(by_length), 256):
-            index = by_length[start:start + 256]
-            tokens, lengths = pad_sequences([sequences[i] for i in index])  # (B, T), (B,)
-            for i, out in zip(index, model(tokens.to(learner.device), lengths.to(learner.device)).float().cpu()):
-                outputs[i] = out
-    model.train(was_training)
-    outputs = torch.stack(outputs)  # (N, classes) in test order
+    `outputs` (N, classes): the model's outputs on the test texts, in test order.
+    """
     if learner.kind == "multiclass":
         probs = outputs.softmax(-1)  # (N, K)
     else:

@@ -144,3 +144,34 @@ def test_glove_run_writes_vectors_and_its_report(tmp_path):
     report = json.loads((result.run_dir / "embeddings.json").read_text())
     assert report["method"] == "glove" and len(report["history"]) == 2 and report["vocab_size"] > 100
     assert 'id="embeddings"' in result.report.read_text()
+
+
+@pytest.mark.parametrize("loss,num_classes", [("cross_entropy", 3), ("bce_with_logits", 1)])
+def test_one_pass_over_the_test_texts_gives_what_evaluate_and_the_metrics_give(loss, num_classes):
+    from tujie.evaluate import classification_metrics, classification_metrics_from_outputs
+    from tujie.runner import _scores_of_outputs, _text_outputs
+    from tujie.text.data import TextDataset
+
+    torch.manual_seed(0)
+    lengths = torch.randint(1, 30, (70,)).tolist()
+    sequences = [torch.randint(4, 50, (n,)).tolist() for n in lengths]
+    targets = torch.randint(0, max(num_classes, 2), (70,))
+    dataset = TextDataset(sequences, targets.float() if num_classes == 1 else targets)
+    model = tj.models.create("lstm_classifier", vocab_size=50, num_classes=num_classes, embed_dim=8, hidden=8)
+    learner = tj.Learner(model, loss=loss, optimizer="adam", metrics=["accuracy", "f1"], device="cpu")
+
+    outputs = _text_outputs(learner, dataset)  # one pass in length-sorted batches, back in dataset order
+    assert outputs.shape == (70, num_classes)
+    with torch.no_grad():
+        torch.testing.assert_close(outputs[5], model.eval()(torch.tensor([sequences[5]]), torch.tensor([lengths[5]]))[0])
+    one_pass = _scores_of_outputs(learner, outputs, dataset.targets)
+    streamed = learner.evaluate(dataset, verbose=0)
+    assert set(one_pass) == {"loss", "accuracy", "f1"}
+    for key in one_pass:
+        assert one_pass[key] == pytest.approx(streamed[key], abs=1e-5), key
+    task = "multiclass" if num_classes > 1 else "binary"
+    from_outputs = classification_metrics_from_outputs(outputs, dataset.targets, task=task, batch_size=16)
+    direct = classification_metrics(learner, dataset)
+    assert from_outputs["accuracy"] == pytest.approx(direct["accuracy"])
+    assert from_outputs["auc"] == pytest.approx(direct["auc"], abs=1e-6)
+    assert torch.equal(from_outputs["confusion_matrix"], direct["confusion_matrix"])

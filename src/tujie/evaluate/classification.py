@@ -110,15 +110,50 @@ def classification_metrics(model_or_learner, data, *, batch_size: int = 1024, ta
                           "were asked of a regression model.", expected="a binary or multi-class classifier",
                           received="a model whose task is regression",
                           fix="Call tujie.evaluate.regression_metrics(model, data) for MSE, MAE and R².")
+    return _streamed_metrics(model_outputs(model, device, data, batch_size), task, outputs_probs, num_classes, curve_bins)
+
+
+def classification_metrics_from_outputs(outputs: torch.Tensor, y: torch.Tensor, *, task: str, probabilities: bool = False,
+                                        num_classes: int | None = None, curve_bins: int = 1001,
+                                        batch_size: int = 4096) -> dict:
+    """`classification_metrics` of outputs already computed, as scikit-learn's metrics take (y_true, y_score).
+
+    For a run that needs the outputs anyway (to show the most confidently wrong samples, say):
+    one pass of the model then feeds every metric.
+
+    Args:
+        outputs: (N, C) logits for "multiclass"; (N,) or (N, 1) logits for "binary", or
+            probabilities with probabilities=True.
+        y: (N,) integer labels (0/1 for binary).
+        task, num_classes, curve_bins: as `classification_metrics`.
+        batch_size: samples per update of the streamed metrics (bounds their scratch memory).
+
+    Example:
+        >>> logits, y = torch.tensor([[2.0, 0.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])
+        >>> round(classification_metrics_from_outputs(logits, y, task="multiclass")["accuracy"], 4)
+        0.6667
+    """
+    if task not in ("binary", "multiclass"):
+        raise ConfigError("Invalid value received for `task`.", expected='"binary" or "multiclass"', received=f"task={task!r}",
+                          fix='Pass task="multiclass" for one logit per class, task="binary" for one score per sample.')
+    if len(outputs) != len(y):
+        raise DataError("The outputs and the targets differ in length.", expected="one output per target",
+                        received=f"{len(outputs)} outputs and {len(y)} targets", fix="Pass the outputs of the same samples as y.")
+    chunks = ((outputs[i:i + batch_size], y[i:i + batch_size].to(outputs.device)) for i in range(0, len(y), batch_size))
+    return _streamed_metrics(chunks, task, probabilities, num_classes, curve_bins)
+
+
+def _streamed_metrics(batches, task: str, outputs_probs: bool, num_classes: int | None, curve_bins: int) -> dict:
+    """The metrics of an iterable of (output, y) batches, updated one batch at a time."""
     if isinstance(curve_bins, bool) or not isinstance(curve_bins, int) or curve_bins < 2:
         raise ConfigError("Invalid value received for `curve_bins`.", expected="an integer >= 2",
                           received=f"curve_bins={curve_bins!r}", fix="Pass curve_bins=1001, for example.")
     state, calibration, seen = None, CalibrationBins(), 0
-    for output, y in model_outputs(model, device, data, batch_size):
+    for output, y in batches:
         probs, labels = _probabilities(output, y, task, outputs_probs, num_classes)  # (N,) or (N, C); (N,)
         if state is None:
             k = 2 if task == "binary" else probs.shape[-1]
-            state = _build(task, k, curve_bins, device)
+            state = _build(task, k, curve_bins, probs.device)
         _update(state, task, probs, labels, calibration)
         seen += len(labels)
     if state is None or seen == 0:
