@@ -319,7 +319,7 @@ def _test(learner, data, config, run_dir) -> dict:
     """
     start = time.perf_counter()
     classifier = learner.kind in ("multiclass", "binary_logits", "binary_probs")
-    texts = classifier and getattr(data, "tokenizer", None) is not None and learner._custom("eval_step", learner.eval_model) is None
+    texts = classifier and getattr(data, "tokenizer", None) is not None and not hasattr(learner.eval_model, "eval_step")
     if texts:
         outputs = _text_outputs(learner, data.test)  # (N, classes) or (N, 1)
         test = _scores_of_outputs(learner, outputs, data.test.targets)
