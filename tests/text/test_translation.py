@@ -489,3 +489,22 @@ def test_gru_encoder_fast_path_equals_packing():
     outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=9)
     torch.testing.assert_close(memory, outputs)
     torch.testing.assert_close(state, final)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_incremental_decoding_equals_rerunning_the_whole_prefix(norm_first):
+    model = _small("transformer_seq2seq", norm_first=norm_first)
+    src = _sources(4)
+    prefix = torch.cat([torch.full((4, 1), BOS_ID), torch.randint(4, 12, (4, 6))], dim=1)  # (4, 7)
+    prefix[1, 4:] = PAD_ID  # a finished row, padded as greedy search pads it
+    with torch.no_grad():
+        full_logits, full_attention = model.decode(prefix, *model.encode(src), return_attention=True)  # (4, 7, 12), (4, 7, src)
+        cache = model.start_decoding(src)
+        for t in range(1, prefix.shape[1] + 1):
+            logits, attention, cache = model.decode_step(prefix[:, :t], cache, attention=True)
+            torch.testing.assert_close(logits, full_logits[:, t - 1], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(attention, full_attention[:, t - 1], atol=1e-5, rtol=1e-5)
+    assert [p.shape for p in cache["past"]] == [(4, 7, 32)] * 2  # each decoder layer's inputs at every position
+    rows = torch.tensor([2, 2, 0])
+    reordered = model.reorder_cache(cache, rows)
+    assert all(torch.equal(p, q[rows]) for p, q in zip(reordered["past"], cache["past"]))

@@ -163,6 +163,49 @@ class TransformerDecoderLayer(Layer):
             x = self.norm3(x + self.dropout3(self.feed_forward(x)))  # (batch, tgt_len, d_model)
         return x
 
+    def step(self, x: torch.Tensor, past: torch.Tensor | None, memory: torch.Tensor,
+             key_padding_mask: torch.Tensor | None = None, memory_key_padding_mask: torch.Tensor | None = None):
+        """`forward` for one new position while decoding: its output, and this layer's inputs so far.
+
+        The new position attends to every earlier one, so its output equals the last row of
+        `forward` on the whole prefix (causal), while the earlier positions, whose outputs are
+        already known, are not computed again: only their keys and values are projected anew
+        from `past`, this layer's inputs at those positions.
+
+        Args:
+            x: (batch, 1, d_model), the new position's input.
+            past: (batch, t, d_model), the inputs at the earlier positions, or None at the first.
+            key_padding_mask: (batch, t + 1), True at padded prefix positions.
+
+        Returns:
+            (output (batch, 1, d_model), inputs (batch, t + 1, d_model): `past` for the next step).
+
+        Example:
+            >>> layer = TransformerDecoderLayer(d_model=16, num_heads=4, dim_feedforward=32).eval()
+            >>> x, memory = torch.randn(1, 3, 16), torch.randn(1, 5, 16)
+            >>> out, past = layer.step(x[:, 2:], x[:, :2], memory)
+            >>> torch.allclose(out, layer(x, memory)[:, 2:], atol=1e-6), past.shape
+            (True, torch.Size([1, 3, 16]))
+        """
+        inputs = x if past is None else torch.cat([past, x], dim=1)  # (batch, t + 1, d_model)
+
+        def self_attention(h_new, h_all):
+            return self.dropout1(self.self_attn(h_new, h_all, key_padding_mask=key_padding_mask)[0])
+
+        def cross_attention(h):
+            return self.dropout2(self.cross_attn(h, memory, key_padding_mask=memory_key_padding_mask)[0])
+
+        if self.norm_first:
+            normed = self.norm1(inputs)  # (batch, t + 1, d_model)
+            x = x + self_attention(normed[:, -1:], normed)  # (batch, 1, d_model)
+            x = x + cross_attention(self.norm2(x))
+            x = x + self.dropout3(self.feed_forward(self.norm3(x)))
+        else:
+            x = self.norm1(x + self_attention(x, inputs))  # (batch, 1, d_model)
+            x = self.norm2(x + cross_attention(x))
+            x = self.norm3(x + self.dropout3(self.feed_forward(x)))
+        return x, inputs
+
 
 class TransformerEncoder(Layer):
     """A stack of `num_layers` encoder layers, with an optional final LayerNorm.
@@ -231,4 +274,24 @@ class TransformerDecoder(Layer):
             x = layer(x, memory, key_padding_mask=key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
                       causal=causal, attn_mask=attn_mask, memory_mask=memory_mask)  # (batch, tgt_len, d_model)
         return x if self.norm is None else self.norm(x)
+
+    def step(self, x: torch.Tensor, past: list | None, memory: torch.Tensor, key_padding_mask: torch.Tensor | None = None,
+             memory_key_padding_mask: torch.Tensor | None = None):
+        """One new position through the stack (incremental decoding): its output and every layer's inputs so far.
+
+        Args:
+            x: (batch, 1, d_model), the new position's embedding.
+            past: the list `step` returned for the earlier positions (one (batch, t, d_model)
+                tensor per layer), or None at the first position.
+            key_padding_mask: (batch, t + 1), True at padded prefix positions.
+
+        Returns:
+            (output (batch, 1, d_model), the list to pass as `past` next time).
+        """
+        inputs = []
+        for i, layer in enumerate(self.layers):
+            x, layer_inputs = layer.step(x, None if past is None else past[i], memory, key_padding_mask,
+                                         memory_key_padding_mask)  # (batch, 1, d_model), (batch, t + 1, d_model)
+            inputs.append(layer_inputs)
+        return (x if self.norm is None else self.norm(x)), inputs
 

@@ -6,7 +6,8 @@ more does not change any real token's result.
 
 The encoder–decoder trains with teacher forcing through its own `train_step` (shared with the
 RNN seq2seq models), and decodes one token at a time with `start_decoding` / `decode_step` /
-`reorder_cache` (greedy `generate`, and beam search in `tujie.text.translation`). Its attention
+`reorder_cache`, incrementally: each step runs only the new position through the decoder
+(greedy `generate`, and beam search in `tujie.text.translation`). Its attention
 for a heatmap is the last decoder layer's cross-attention, averaged over the heads.
 """
 
@@ -216,38 +217,48 @@ class TransformerSeq2Seq(nn.Module):
 
     # --- one token at a time: greedy and beam search --------------------------------------------
     def start_decoding(self, src_ids: torch.Tensor) -> dict:
-        """Encode the source once; the cache `decode_step` reads: encoder output and source padding."""
+        """Encode the source once; the cache `decode_step` reads: encoder output, source padding, decoder inputs so far."""
         memory, src_padding = self.encode(src_ids)  # (batch, src_len, d_model), (batch, src_len)
-        return {"memory": memory, "src_padding": src_padding}
+        return {"memory": memory, "src_padding": src_padding, "past": None}
 
     def decode_step(self, prefix_ids: torch.Tensor, cache: dict, attention: bool = False):
-        """Logits (batch, tgt_vocab_size) for the token after `prefix_ids` (batch, step), its attention, the cache.
+        """Logits (batch, tgt_vocab_size) for the token after `prefix_ids` (batch, step), its attention, the new cache.
 
-        The decoder reruns on the whole prefix (no key/value cache: simple, and fine for
-        sentences). With attention=True the second item is the last layer's cross-attention of
-        the last position, (batch, src_len), averaged over heads; otherwise None.
+        Incremental: the cache holds every decoder layer's inputs at the earlier positions (it
+        has read all of the prefix but its last token, which this step feeds; call it with a
+        prefix one token longer each time). Only the new position runs through the layers, so
+        a step costs one position's work plus re-projecting the earlier keys and values,
+        instead of the whole prefix again; the logits equal `decode`'s last row. With
+        attention=True the second item is the last layer's cross-attention of the new
+        position, (batch, src_len), averaged over heads; otherwise None.
         """
         if prefix_ids.shape[1] > self.max_len:
             raise ConfigError(f"{self.model_name} ran out of positions while decoding.",
                               expected=f"at most {self.max_len} decoder positions (the model's max_len, bos_id included)",
                               received=f"a prefix of {prefix_ids.shape[1]} tokens",
                               fix="Decode with a smaller max_len, or build the model with a larger max_len.")
+        check_token_input(self.model_name, prefix_ids, self.tgt_vocab_size, "target ids")
+        x = self.tgt_embed(prefix_ids)[:, -1:]  # (batch, 1, d_model): the newest token at its position
+        padding = prefix_ids == self.pad_id  # (batch, step), for the self-attention over the prefix
+        weights = None
+        with capture_attention(self.decoder.layers[-1].cross_attn) if attention else contextlib.nullcontext({}) as captured:
+            out, past = self.decoder.step(x, cache["past"], cache["memory"], padding, cache["src_padding"])  # (batch, 1, d_model)
         if attention:
-            logits, weights = self.decode(prefix_ids, cache["memory"], cache["src_padding"], return_attention=True)
-            return logits[:, -1], weights[:, -1], cache  # (batch, tgt_vocab_size), (batch, src_len)
-        return self.decode(prefix_ids, cache["memory"], cache["src_padding"])[:, -1], None, cache
+            weights = captured["weights"][:, -1]  # (batch, src_len)
+        return self.generator(out[:, -1]), weights, {**cache, "past": past}  # (batch, tgt_vocab_size)
 
     @staticmethod
     def reorder_cache(cache: dict, rows: torch.Tensor) -> dict:
         """The cache of the sentences (or beam hypotheses) `rows` (n,), in that order; rows may repeat."""
-        return {"memory": cache["memory"].index_select(0, rows), "src_padding": cache["src_padding"].index_select(0, rows)}
+        past = cache["past"]
+        return {"memory": cache["memory"].index_select(0, rows), "src_padding": cache["src_padding"].index_select(0, rows),
+                "past": None if past is None else [p.index_select(0, rows) for p in past]}
 
     def generate(self, src: torch.Tensor, max_len: int, bos_id: int, eos_id: int) -> torch.Tensor:
         """Greedy decoding: start from bos_id, append the most likely token until eos_id or max_len tokens.
 
         Runs in eval mode without gradients (the previous mode comes back after). The source is
-        encoded once; the decoder reruns on the growing prefix (no key/value cache: simple,
-        and fine for short outputs).
+        encoded once and the decoder runs incrementally (`decode_step`).
 
         Returns:
             (batch, n) token ids without the leading bos_id, n <= max_len; each row keeps its
@@ -260,8 +271,13 @@ class TransformerSeq2Seq(nn.Module):
                               received=f"max_len={max_len}", fix="Generate fewer tokens, or build the model with a larger max_len.")
         with evaluating(self):
             cache = self.start_decoding(src)
-            return greedy_decode(lambda ids: self.decode_step(ids, cache)[0], src.shape[0], max_len, bos_id, eos_id,
-                                 self.pad_id, src.device)
+
+            def next_logits(ids):
+                nonlocal cache
+                logits, _, cache = self.decode_step(ids, cache)  # (batch, tgt_vocab_size)
+                return logits
+
+            return greedy_decode(next_logits, src.shape[0], max_len, bos_id, eos_id, self.pad_id, src.device)
 
 
 def _ids(batch_size: int, length: int = 10) -> torch.Tensor:
