@@ -14,7 +14,8 @@ batches, with `lengths` handled by the layer's padded fast path (the default on 
 `pack_padded_sequence` (the fast path switched off); both give the same numbers (tested).
 
 `--translator RUN_DIR`: greedy and beam-search (width 5) sentences per second of a trained
-translation run (e.g. `tujie run tatoeba-fr-en-attention`) on its own test pairs.
+translation run (e.g. `tujie run tatoeba-fr-en-attention`) on its own test pairs; for a
+Transformer also without its incremental decoding (the whole prefix rerun at every step).
 
 `--word2vec`: runs bench/word2vec.py (tujie against gensim, one epoch each in turn) with its
 defaults; run that script directly for its options.
@@ -136,12 +137,33 @@ def beam_speed(run_dir: Path, limit: int = 500):
     corpus = load_translation_corpus(validate(yaml.safe_load((run_dir / "config.yaml").read_text())))
     sources = [s for s, _ in corpus.test[:limit]]
     print(f"\nbeam search on {len(sources)} test sentences of {run_dir.name} ({torch.get_num_threads()} threads)")
+    model = translator.model
+    ways = [("incremental", None)]
+    if hasattr(model, "decoder") and hasattr(model.decoder, "step"):  # the Transformer: also its earlier decoding
+        ways.append(("whole prefix", whole_prefix_step(model)))
     for beam in (1, 5):
-        translator.translate(sources[:32], beam=beam)  # warm-up
-        start = time.perf_counter()
-        translator.translate(sources, beam=beam)
-        seconds = time.perf_counter() - start
-        print(f"{'greedy' if beam == 1 else f'beam {beam}':>8}: {len(sources) / seconds:7.0f} sentences/s")
+        outputs = {}
+        for way, step in ways:
+            if step is not None:
+                model.decode_step = step  # an instance attribute shadows the method until deleted
+            translator.translate(sources[:32], beam=beam)  # warm-up
+            start = time.perf_counter()
+            outputs[way] = translator.translate(sources, beam=beam)
+            seconds = time.perf_counter() - start
+            if step is not None:
+                del model.decode_step
+            label = "greedy" if beam == 1 else f"beam {beam}"
+            print(f"{label:>8}, {way:>12}: {len(sources) / seconds:7.0f} sentences/s")
+        if len(outputs) > 1:
+            same = sum(a == b for a, b in zip(*outputs.values()))
+            print(f"{'':>8}  the same translation for {same} of {len(sources)} sentences")
+
+
+def whole_prefix_step(model):
+    """The Transformer's decode step without its cache: the whole prefix through the decoder at every step."""
+    def decode_step(prefix_ids, cache, attention=False):
+        return model.decode(prefix_ids, cache["memory"], cache["src_padding"])[:, -1], None, cache  # (batch, vocab)
+    return decode_step
 
 
 if __name__ == "__main__":
