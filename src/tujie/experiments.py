@@ -300,7 +300,7 @@ def _embeddings(config, data, run_dir: Path, say) -> dict:
                                  min_count=e.min_count, sample=e.sample, epochs=e.epochs, lr=e.lr, seed=config.seed,
                                  workers=e.workers, progress=progress)
     train_s = time.perf_counter() - start
-    vectors.save(run_dir / "vectors.safetensors")
+    vectors.save(run_dir)  # the run directory is the vectors folder: vectors.safetensors + vocab.json
 
     questions = load_analogies()
     analogies = vectors.evaluate_analogies(questions)

@@ -168,7 +168,7 @@ def _vectors_path(config: cfg.RunConfig) -> Path:
     path = Path(value)
     if path.exists() or value not in list_recipes():
         return path
-    runs = sorted((p for p in Path(config.output_dir).glob(f"{value}-*") if (p / "vectors.safetensors").is_file()),
+    runs = sorted((p for p in Path(config.output_dir).glob(f"{value}-*") if (p / "vectors.safetensors").exists()),
                   key=lambda p: p.stat().st_mtime)
     if not runs:
         raise DataNotFoundError(f"text.vectors names the recipe '{value}', but {config.output_dir}/ holds no finished run of it.",
@@ -186,7 +186,10 @@ def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
     from .text.vectors import VECTORS_FILE, WordVectors
 
     path = _vectors_path(config)
-    vectors = WordVectors.load(path / VECTORS_FILE if path.is_dir() else path)
+    folder = path.parent if path.name == VECTORS_FILE and path.is_file() else path  # the file's folder holds vocab.json
+    if (folder / VECTORS_FILE).is_dir():  # embeddings runs of tujie 0.1.0 saved the vectors one folder down
+        folder = folder / VECTORS_FILE
+    vectors = WordVectors.load(folder)
     current = getattr(model, "embedding", None)
     width = getattr(current, "embedding_dim", None) or (current.weight.shape[1] if current is not None else None)
     if not isinstance(current, nn.Module) or width != vectors.dim:

@@ -71,15 +71,22 @@ def test_transformer_run_reads_lengths_and_shows_attention_over_the_words(tmp_pa
 @pytest.mark.data
 def test_embeddings_run_scores_analogies_and_maps_the_probe_words(tmp_path):
     result = tj.run("imdb-word2vec", overrides=["limit=300", "embeddings.epochs=1", "embeddings.workers=1",
-                                                "embeddings.dim=16", f"output_dir={tmp_path}", "run_name=w"], verbose=0)
+                                                "embeddings.dim=16", f"output_dir={tmp_path}"], verbose=0)
     run_dir = result.run_dir
     report = json.loads((run_dir / "embeddings.json").read_text())
     assert report["vocab_size"] > 100 and report["analogies"]["covered"] > 0
     assert len(report["projection"]["xy"]) == len(report["projection"]["words"]) > 4
     assert set(report["neighbours"]) <= {"good", "bad", "movie", "actor", "funny", "horror", "music", "boring"}
-    vectors = tj.text.vectors.WordVectors.load(run_dir / "vectors.safetensors")
+    vectors = tj.text.vectors.WordVectors.load(run_dir)  # the run directory is a vectors folder
     assert len(vectors) == report["vocab_size"] and vectors.dim == 16
     assert "analogy_accuracy" in result.summary["results"] and 'id="embeddings"' in result.report.read_text()
+
+    # the recipe pair of the docs: `text.vectors: imdb-word2vec` finds this run in the same output_dir
+    classifier = tj.run("sst2-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "model.hidden=16", "model.embed_dim=16",
+                                                "text.vectors=imdb-word2vec", "text.freeze_vectors=true"], verbose=0)
+    tokenizer = tj.text.load_tokenizer(classifier.run_dir / "tokenizer.json")
+    weights = tj.train.load_weights(classifier.run_dir / "best.safetensors")["embedding.weight"]
+    torch.testing.assert_close(weights[tokenizer.encode("movie")[0]], vectors["movie"])
 
 
 @pytest.mark.data
@@ -89,8 +96,9 @@ def test_pretrained_vectors_go_into_the_classifier_embedding(tmp_path):
 
     words = ["the", "movie", "good", "bad", "a", "film", "and", "of"]
     vectors = WordVectors(words, torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0)))
-    vectors.save(tmp_path / "vectors.safetensors")
-    base = [*TINY, f"output_dir={tmp_path}", "model.hidden=16", f"text.vectors={tmp_path}", "text.freeze_vectors=true"]
+    folder = vectors.save(tmp_path / "vectors")
+    base = [*TINY, f"output_dir={tmp_path}", "model.hidden=16", f"text.vectors={folder / 'vectors.safetensors'}",
+            "text.freeze_vectors=true"]
     result = tj.run("sst2-lstm", overrides=[*base, "model.embed_dim=16"], verbose=0)
     assert result.summary["status"] == "finished"
     tokenizer = tj.text.load_tokenizer(result.run_dir / "tokenizer.json")
@@ -98,6 +106,11 @@ def test_pretrained_vectors_go_into_the_classifier_embedding(tmp_path):
     torch.testing.assert_close(weights[tokenizer.encode("movie")[0]], vectors["movie"])  # frozen: still the vector
     with pytest.raises(ConfigError, match="embed_dim=16"):
         tj.run("sst2-lstm", overrides=[*base, "model.embed_dim=8", "run_name=r2"], verbose=0)
+    old_layout = tmp_path / "old-run" / "vectors.safetensors"  # tujie 0.1.0's embeddings runs: one folder down
+    vectors.save(old_layout)
+    result = tj.run("sst2-lstm", overrides=[*base[:-2], f"text.vectors={old_layout.parent}", "model.embed_dim=16",
+                                            "run_name=r3"], verbose=0)
+    assert result.summary["status"] == "finished"
 
 
 @pytest.mark.data
