@@ -322,14 +322,14 @@ def _test(learner, data, config, run_dir) -> dict:
     """
     start = time.perf_counter()
     classifier = learner.kind in ("multiclass", "binary_logits", "binary_probs")
-    texts = classifier and getattr(data, "tokenizer", None) is not None and not hasattr(learner.eval_model, "eval_step")
-    if texts:
-        outputs = _text_outputs(learner, data.test)  # (N, classes) or (N, 1)
+    texts = classifier and getattr(data, "tokenizer", None) is not None
+    outputs = _text_outputs(learner, data.test) if texts else None  # (N, classes) or (N, 1)
+    if outputs is not None and not hasattr(learner.eval_model, "eval_step"):  # a model's own eval_step decides its loss
         test = _scores_of_outputs(learner, outputs, data.test.targets)
     else:
         test = {k: v for k, v in learner.evaluate(data.test, verbose=0).items() if isinstance(v, float)}
     if classifier:
-        evaluation = _classification_report(learner, data, config, test, outputs if texts else None)
+        evaluation = _classification_report(learner, data, config, test, outputs)
         if learner.kind == "multiclass" and len(data.input_shape) == 3:  # images: keep a grid of predictions to show
             _save_samples(learner, data, config, run_dir)
         if texts:  # the most confidently wrong ones
