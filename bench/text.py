@@ -1,7 +1,7 @@
 """Text benchmarks: length bucketing, padded against packed recurrent kernels, beam search, word2vec.
 
     TUJIE_DATA=../shared/data python bench/text.py [--reviews 3000] [--rounds 3] [--max-len 400]
-        [--packing] [--translator RUN_DIR] [--word2vec]
+        [--packing] [--translator RUN_DIR] [--test-phase RUN_DIR] [--word2vec]
 
 Bucketing (always): training throughput of the IMDB LSTM classifier with length-bucketed
 batches against plain shuffled ones. One process; the two ways alternate round by round, each
@@ -16,6 +16,11 @@ batches, with `lengths` handled by the layer's padded fast path (the default on 
 `--translator RUN_DIR`: greedy and beam-search (width 5) sentences per second of a trained
 translation run (e.g. `tujie run tatoeba-fr-en-attention`) on its own test pairs; for a
 Transformer also without its incremental decoding (the whole prefix rerun at every step).
+
+`--test-phase RUN_DIR`: a finished IMDB classification run's test phase, one pass over the 25,000
+test reviews feeding the scores, the curves and the mistakes shown, against the three passes it
+took before (`Learner.evaluate`, `classification_metrics`, the outputs for the mistakes); both
+give the same scores (tested).
 
 `--word2vec`: runs bench/word2vec.py (tujie against gensim, one epoch each in turn) with its
 defaults; run that script directly for its options.
@@ -43,6 +48,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--packing", action="store_true", help="also time padded fast path against packing")
     parser.add_argument("--translator", type=Path, default=None, help="a translation run directory: time greedy and beam search")
+    parser.add_argument("--test-phase", type=Path, default=None, help="an IMDB classification run: time its test phase")
     parser.add_argument("--word2vec", action="store_true", help="also run bench/word2vec.py (tujie against gensim)")
     parser.add_argument("--skip-bucketing", action="store_true")
     args = parser.parse_args()
@@ -52,6 +58,8 @@ def main():
         packing(args)
     if args.translator is not None:
         beam_speed(args.translator)
+    if args.test_phase is not None:
+        test_phase(args.test_phase)
     if args.word2vec:
         sys.path.insert(0, str(Path(__file__).parent))
         import word2vec
@@ -157,6 +165,35 @@ def beam_speed(run_dir: Path, limit: int = 500):
         if len(outputs) > 1:
             same = sum(a == b for a, b in zip(*outputs.values()))
             print(f"{'':>8}  the same translation for {same} of {len(sources)} sentences")
+
+
+def test_phase(run_dir: Path):
+    """Seconds for an IMDB run's test phase: one pass over the test set against the earlier three."""
+    from tujie.evaluate import classification_metrics, classification_metrics_from_outputs
+    from tujie.runner import _scores_of_outputs, _text_outputs
+    from tujie.text.classification import TextClassifier
+
+    classifier = TextClassifier.from_run(run_dir)
+    corpus = load_imdb()
+    texts, labels = [t for t, _ in corpus.test], torch.tensor([label for _, label in corpus.test])
+    sequences = [ids[: classifier.max_len] or [classifier.tokenizer.unk_id]
+                 for ids in classifier.tokenizer.encode_batch(texts)]
+    test = TextDataset(sequences, labels, texts)
+    learner = tj.Learner(classifier.model, loss="cross_entropy", metrics=["accuracy", "f1"], device="cpu")
+    print(f"\ntest phase of {run_dir.name} on {len(test):,} reviews ({torch.get_num_threads()} threads)")
+
+    start = time.perf_counter()
+    three = {**learner.evaluate(test, verbose=0), "auc": classification_metrics(learner, test)["auc"]}
+    _text_outputs(learner, test)  # the outputs for the mistakes shown
+    three_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    outputs = _text_outputs(learner, test)
+    one = {**_scores_of_outputs(learner, outputs, labels),
+           "auc": classification_metrics_from_outputs(outputs, labels, task="multiclass")["auc"]}
+    one_s = time.perf_counter() - start
+    print(f"  three passes: {three_s:6.1f} s  accuracy {three['accuracy']:.4f}  auc {three['auc']:.4f}")
+    print(f"  one pass:     {one_s:6.1f} s  accuracy {one['accuracy']:.4f}  auc {one['auc']:.4f}  ({three_s / one_s:.2f}x)")
 
 
 def whole_prefix_step(model):
