@@ -23,7 +23,7 @@ from tujie.models.seq2seq import split_seq2seq_batch
 from tujie.text import BOS_ID, EOS_ID, PAD_ID, WordTokenizer, pad_sequences
 from tujie.train.checkpoint import save_weights
 from tujie.text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba, split_pairs, tutorial_normalize
-from tujie.text.translation import (Translator, attention_heatmap, beam_decode, beam_search, bleu, encode_pairs,
+from tujie.text.translation import (Translator, attention_heatmap, beam_decode, beam_search, bleu, detokenize, encode_pairs,
                                     gnmt_length_penalty, load_translator, save_translator, sequence_log_prob)
 
 
@@ -94,6 +94,18 @@ def test_a_small_gru_with_attention_learns_the_synthetic_pair(trained):
     evaluation = trained["learner"].evaluate(_tensors(trained["test"], trained["translator"].src_tokenizer,
                                                       trained["translator"].tgt_tokenizer), verbose=0)
     assert evaluation["token_accuracy"] > 0.8 and evaluation["loss"] < losses[0]
+
+
+def test_bleu_of_a_lower_casing_tokenizer_ignores_case_and_hypotheses_are_detokenised(trained):
+    translator = trained["translator"]  # its WordTokenizer lower-cases: it can never write "V3"
+    assert translator.tgt_tokenizer.lower
+    capitalised = [(s, t.capitalize() + ".") for s, t in trained["test"]]  # "V3 v2 v1." as a cased corpus would have it
+    plain = bleu(translator, [(s, t + " .") for s, t in trained["test"]], beam=1)
+    cased = bleu(translator, capitalised, beam=1)
+    assert "case:lc" in cased["signature"] and cased["bleu"] == pytest.approx(plain["bleu"])
+    assert cased["bleu"] > 50
+    assert detokenize("a man , smiling ( twice ) .") == "a man, smiling (twice)."
+    assert detokenize("l' homme qu' il voit") == "l'homme qu'il voit"
 
 
 @pytest.mark.parametrize("name,kwargs", MODELS, ids=MODEL_IDS)

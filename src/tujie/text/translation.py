@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -357,6 +358,24 @@ def encode_pairs(pairs, src_tokenizer, tgt_tokenizer, max_len: int = 50) -> tupl
 
 
 # ------------------------------------------------------------------------------------------ translator
+_SPACE_BEFORE = re.compile(r" +([.,!?;:%)\]}]|'(?:s|re|ve|ll|d|m|t)\b|n't\b)")  # "word ." → "word.", "it 's" → "it's"
+_SPACE_AFTER = re.compile(r"([(\[{]|\b(?:qu|[cdjlmnst])') +", re.IGNORECASE)  # "( word" → "(word", "l' homme" → "l'homme"
+
+
+def detokenize(text: str) -> str:
+    """Undo the word splitting of the tokenizers' `decode` for display and BLEU: "a man , smiling ." → "a man, smiling.".
+
+    Spaces go before closing punctuation and English clitics, and after opening brackets and
+    French elisions (l', qu', ...). Case is not restored: a lower-casing tokenizer's output stays
+    lower case (`bleu` then scores case-insensitively).
+
+    Example:
+        >>> detokenize("l' homme ( qui rit ) dit : it 's fine , is n't it ?")
+        "l'homme (qui rit) dit: it's fine, isn't it?"
+    """
+    return _SPACE_AFTER.sub(r"\1", _SPACE_BEFORE.sub(r"\1", text))
+
+
 @dataclass
 class Translation:
     """One translated sentence, with what a report shows of it.
@@ -511,7 +530,8 @@ class Translator:
                 n = int(found.lengths[row])
                 out_ids = found.ids[row, :n].tolist()
                 result = results[i]
-                result.text, result.score = self.tgt_tokenizer.decode(out_ids, skip_special=True), float(found.scores[row])
+                result.text = detokenize(self.tgt_tokenizer.decode(out_ids, skip_special=True))
+                result.score = float(found.scores[row])
                 if return_attention:
                     result.source_tokens = _token_strings(self.src_tokenizer, encoded[i])
                     result.target_tokens = _token_strings(self.tgt_tokenizer, out_ids)
@@ -545,9 +565,11 @@ def bleu(translator: Translator, pairs, *, beam: int = 1, length_penalty: float 
     """Corpus BLEU (sacreBLEU) of the translator on held-out pairs, overall and by source length.
 
     Hypotheses are the translator's detokenised output (`tgt_tokenizer.decode`, specials left
-    out); references are the pairs' target strings as given. sacreBLEU then tokenises both
-    with its standard "13a" tokenizer, as its signature says; with a word tokenizer that
-    lower-cases, score against lower-cased references (as the Tatoeba loader's are).
+    out, then `detokenize`); references are the pairs' target strings as given. sacreBLEU then
+    tokenises both with its standard "13a" tokenizer, as its signature says. A target tokenizer
+    that lower-cases cannot write capitals, so then the score is case-insensitive
+    (sacreBLEU's lowercase=True, "case:lc" in the signature) rather than charging every
+    sentence-initial "A" it could never produce.
 
     Args:
         translator: a `Translator`.
@@ -565,7 +587,7 @@ def bleu(translator: Translator, pairs, *, beam: int = 1, length_penalty: float 
     Example:
         >>> report = bleu(translator, corpus.test, beam=5)  # doctest: +SKIP
         >>> report["bleu"], report["signature"]  # doctest: +SKIP
-        (38.1, 'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0')
+        (38.1, 'nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:2.6.0')
     """
     import sacrebleu
 
@@ -578,7 +600,8 @@ def bleu(translator: Translator, pairs, *, beam: int = 1, length_penalty: float 
     results, stats = translator._run(sources, beam, length_penalty, None, False, batch_size)
     seconds = time.perf_counter() - started
     hypotheses = [r.text for r in results]
-    scorer = sacrebleu.BLEU()
+    lowercase = bool(getattr(translator.tgt_tokenizer, "lower", False))  # the model writes lower case only
+    scorer = sacrebleu.BLEU(lowercase=lowercase)
     overall = scorer.corpus_score(hypotheses, [references])
     by_length = []
     edges = [0, *sorted(buckets)]
@@ -586,7 +609,8 @@ def bleu(translator: Translator, pairs, *, beam: int = 1, length_penalty: float 
     for low, high in zip(edges, [*edges[1:], None]):
         index = [i for i, n in enumerate(lengths) if n > low and (high is None or n <= high)]
         if index:
-            score = sacrebleu.BLEU().corpus_score([hypotheses[i] for i in index], [[references[i] for i in index]]).score
+            score = sacrebleu.BLEU(lowercase=lowercase).corpus_score([hypotheses[i] for i in index],
+                                                                     [[references[i] for i in index]]).score
             by_length.append({"bucket": f"{low + 1}-{high}" if high is not None else f"{low + 1}+", "bleu": score, "count": len(index)})
     samples = [{"source": s, "reference": r, "translation": h} for s, r, h in list(zip(sources, references, hypotheses))[:num_samples]]
     return {"bleu": overall.score, "signature": str(scorer.get_signature()), "count": len(pairs), "samples": samples,
