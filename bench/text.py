@@ -13,8 +13,9 @@ Without bucketing each batch holds one long review among short ones and runs as 
 batches, with `lengths` handled by the layer's padded fast path (the default on the CPU) and by
 `pack_padded_sequence` (the fast path switched off); both give the same numbers (tested).
 
-`--translator RUN_DIR`: greedy and beam-search (width 5) sentences per second of a trained
-translation run (e.g. `tujie run tatoeba-fr-en-attention`) on its own test pairs; for a
+`--translator RUN_DIR`: a trained translation run (e.g. `tujie run tatoeba-fr-en-attention`)
+scored again with today's `bleu` (greedy and beam 5, by source length), then greedy and
+beam-search (width 5) sentences per second on its own test pairs; for a
 Transformer also without its incremental decoding (the whole prefix rerun at every step).
 
 `--test-phase RUN_DIR`: a finished IMDB classification run's test phase, one pass over the 25,000
@@ -141,8 +142,15 @@ def beam_speed(run_dir: Path, limit: int = 500):
     from tujie.experiments import load_translation_corpus
     from tujie.text import load_translator
 
+    from tujie.text.translation import bleu
+
     translator = load_translator(run_dir)
     corpus = load_translation_corpus(validate(yaml.safe_load((run_dir / "config.yaml").read_text())))
+    print(f"\nBLEU of {run_dir.name} on its {len(corpus.test):,} test pairs (as the run scores it now)")
+    for beam in (1, 5):
+        report = bleu(translator, corpus.test, beam=beam, length_penalty=0.6)
+        by_length = ", ".join(f"{b['bucket']}: {b['bleu']:.1f}" for b in report["by_length"])
+        print(f"{'greedy' if beam == 1 else f'beam {beam}':>8}: {report['bleu']:.2f}  ({report['signature']}; {by_length})")
     sources = [s for s, _ in corpus.test[:limit]]
     print(f"\nbeam search on {len(sources)} test sentences of {run_dir.name} ({torch.get_num_threads()} threads)")
     model = translator.model

@@ -183,13 +183,10 @@ def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
     from torch import nn
 
     from .errors import ConfigError
-    from .text.vectors import VECTORS_FILE, WordVectors
+    from .text.vectors import WordVectors
 
     path = _vectors_path(config)
-    folder = path.parent if path.name == VECTORS_FILE and path.is_file() else path  # the file's folder holds vocab.json
-    if (folder / VECTORS_FILE).is_dir():  # embeddings runs of tujie 0.1.0 saved the vectors one folder down
-        folder = folder / VECTORS_FILE
-    vectors = WordVectors.load(folder)
+    vectors = WordVectors.load(path)  # a vectors folder (an embeddings run) or its vectors.safetensors
     current = getattr(model, "embedding", None)
     width = getattr(current, "embedding_dim", None) or (current.weight.shape[1] if current is not None else None)
     if not isinstance(current, nn.Module) or width != vectors.dim:
@@ -347,21 +344,19 @@ def _test(learner, data, config, run_dir) -> dict:
 
 def _text_outputs(learner, dataset) -> torch.Tensor:
     """The eval model's outputs (N, classes) for a TextDataset, in its order, from batches of similar length."""
+    from .models.seq2seq import evaluating
     from .text.data import pad_sequences
 
     model, sequences = learner.eval_model, dataset.sequences
     by_length = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))  # little padding per batch
     outputs: list = [None] * len(sequences)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), learner.device_autocast:
+    with evaluating(model), learner.device_autocast:  # eval mode, no gradients; the mode comes back after
         for start in range(0, len(by_length), 256):
             index = by_length[start:start + 256]
             tokens, lengths = pad_sequences([sequences[i] for i in index])  # (B, T), (B,)
             batch = model(tokens.to(learner.device), lengths.to(learner.device)).float().cpu()  # (B, classes)
             for i, out in zip(index, batch):
                 outputs[i] = out
-    model.train(was_training)
     return torch.stack(outputs)  # (N, classes) in dataset order
 
 

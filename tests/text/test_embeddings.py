@@ -306,6 +306,9 @@ def test_save_load_round_trip(tmp_path):
     back = WordVectors.load(folder)
     assert back.vocab == wv.vocab and torch.equal(back.vectors, wv.vectors)
     assert back.counts.tolist() == [9, 4, 1] and back.meta == {"settings": {"dim": 5}}
+    assert WordVectors.load(folder / "vectors.safetensors").vocab == wv.vocab  # the file names its folder
+    legacy = wv.save(tmp_path / "run" / "vectors.safetensors")  # tujie 0.1.0's embeddings runs: one folder down
+    assert WordVectors.load(legacy.parent).vocab == wv.vocab
     (folder / "vectors.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="damaged"):
         WordVectors.load(folder)

@@ -488,7 +488,9 @@ class WordVectors:
         """Read word vectors written by `save` (a folder with `vectors.safetensors` and `vocab.json`).
 
         Args:
-            path: the folder.
+            path: the folder, or its `vectors.safetensors` (the `vocab.json` beside it is read too).
+                An embeddings run directory is such a folder; one of tujie 0.1.0, which saved
+                the vectors one folder down (`RUN/vectors.safetensors/`), loads as well.
 
         Returns:
             A `WordVectors`.
@@ -500,6 +502,10 @@ class WordVectors:
             tujie.errors.DataNotFoundError: No saved word vectors in /no/such/folder...
         """
         folder = Path(path)
+        if folder.name == VECTORS_FILE and folder.is_file():
+            folder = folder.parent
+        elif (folder / VECTORS_FILE).is_dir():  # tujie 0.1.0's embeddings runs
+            folder = folder / VECTORS_FILE
         files = [folder / VECTORS_FILE, folder / VOCAB_FILE]
         if not all(f.is_file() for f in files):
             raise DataNotFoundError(f"No saved word vectors in {folder}.",
