@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from tujie.report import figures
+from tujie import plots as figures
 
 
 def _size(png: bytes) -> tuple[int, int]:

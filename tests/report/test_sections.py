@@ -157,7 +157,7 @@ def test_gradient_section_is_absent_without_gradient_norms(make_run):
 
 
 def test_gradient_norms_are_not_drawn_as_training_curves(all_sections_report):
-    from tujie.report.figures import curve_panels
+    from tujie.plots import curve_panels
 
     run_dir, page = all_sections_report
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]

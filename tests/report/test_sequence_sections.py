@@ -18,7 +18,8 @@ from _browser import check_page
 from test_report import _Page, _png_size, _section_text
 from test_sections import _header, _nav, _rewrite_json
 
-from tujie.report import build_report, figures
+from tujie.report import build_report
+from tujie import plots as figures
 
 SEQUENCE_SECTION_IDS = ("forecast", "gradient-demo", "translation", "embeddings", "text-attention")
 SCRIPT = "<script>alert(1)</script>"

@@ -151,12 +151,12 @@ def plot_threshold_tradeoff(result: ThresholdResult) -> bytes:
         >>> plot_threshold_tradeoff(r)[:4]
         b'\\x89PNG'
     """
-    from ..report.figures import (INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, _new_figure,
-                                  _style, png_bytes)
+    from ..plots import (INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, new_figure,
+                                  figure_style, png_bytes)
 
     t = result.thresholds.numpy()
-    with _style():
-        fig = _new_figure(5.2, 3.2)
+    with figure_style():
+        fig = new_figure(5.2, 3.2)
         ax = fig.add_subplot(1, 1, 1)
         ax.plot(t, result.precisions.numpy(), color=TRAIN_COLOR, label="precision", drawstyle="steps-post")
         ax.plot(t, result.recalls.numpy(), color=VAL_COLOR, label="recall", drawstyle="steps-post")

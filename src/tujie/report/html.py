@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .._io import write_text
 from ..errors import TujieError
-from . import figures
+from .. import plots as figures
 
 REPORT_NAME = "report.html"
 RUN_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "evaluation.json",
@@ -1721,8 +1721,8 @@ def _attention_maps(translation: dict) -> str:
     for item in drawn:
         source, output = str(item.get("source", "")), str(item.get("translation", ""))
         try:
-            png = attention_heatmap([figures._plain(t) for t in item["source_tokens"]],
-                                    [figures._plain(t) for t in item["target_tokens"]], item["weights"])
+            png = attention_heatmap([figures.plain_text(t) for t in item["source_tokens"]],
+                                    [figures.plain_text(t) for t in item["target_tokens"]], item["weights"])
         except Exception as error:  # one damaged example costs only its own map
             cells.append(_note(f"The attention of \u201c{_e(source)}\u201d could not be drawn "
                                f"({_e(type(error).__name__)}: {_e(error)}).", "warn"))

@@ -637,7 +637,7 @@ def attention_heatmap(src_tokens, tgt_tokens, weights, *, title: str | None = No
     """
     import numpy as np
 
-    from ..report.figures import INK_COLOR, _new_figure, _style, png_bytes
+    from ..plots import INK_COLOR, new_figure, figure_style, png_bytes
 
     matrix = np.asarray(weights.detach().cpu() if torch.is_tensor(weights) else weights, dtype=np.float64)
     if matrix.shape != (len(tgt_tokens), len(src_tokens)):
@@ -645,8 +645,8 @@ def attention_heatmap(src_tokens, tgt_tokens, weights, *, title: str | None = No
                         expected=f"(target tokens, source tokens) = ({len(tgt_tokens)}, {len(src_tokens)})",
                         received=f"weights of shape {matrix.shape}", fix="Pass Translation.attention with its own token lists.")
     rows, cols = matrix.shape
-    with _style():
-        fig = _new_figure(min(max(0.42 * cols + 1.8, 3.4), 12.0), min(max(0.36 * rows + 1.4, 2.6), 12.0))
+    with figure_style():
+        fig = new_figure(min(max(0.42 * cols + 1.8, 3.4), 12.0), min(max(0.36 * rows + 1.4, 2.6), 12.0))
         ax = fig.subplots()
         image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=max(float(matrix.max(initial=0.0)), 1e-9), aspect="auto")
         ax.grid(False)

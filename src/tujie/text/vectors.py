@@ -433,16 +433,16 @@ class WordVectors:
             >>> wv.plot({"letters": ["a", "b"], "other": ["c"]})[:4]
             b'\\x89PNG'
         """
-        from ..report.figures import INK_COLOR, _class_colors, _new_figure, _style, png_bytes
+        from ..plots import INK_COLOR, class_colors, new_figure, figure_style, png_bytes
 
         groups = dict(words) if isinstance(words, Mapping) else {"": list(words)}
         flat = [w for group in groups.values() for w in group]
         xy = self.project_2d(flat, method=method, seed=seed)  # (n, 2)
-        with _style():
-            fig = _new_figure(6.4, 5.2)
+        with figure_style():
+            fig = new_figure(6.4, 5.2)
             ax = fig.add_subplot()
             start = 0
-            for (name, group), color in zip(groups.items(), _class_colors(len(groups))):
+            for (name, group), color in zip(groups.items(), class_colors(len(groups))):
                 pts = xy[start:start + len(group)]
                 ax.scatter(pts[:, 0], pts[:, 1], s=18, color=color, label=name or None, zorder=3)
                 for (x, y), w in zip(pts, group):

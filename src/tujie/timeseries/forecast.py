@@ -277,7 +277,7 @@ def plot_forecast(index, truth, forecasts: dict, train_end: float, val_end: floa
         >>> png[:4]
         b'\\x89PNG'
     """
-    from ..report import figures as F
+    from .. import plots as F
 
     index = [float(v) for v in index]
     truth = [float(v) for v in truth]
@@ -286,8 +286,8 @@ def plot_forecast(index, truth, forecasts: dict, train_end: float, val_end: floa
                          received=f"{len(index)} times, {len(truth)} values", fix="Pass series.index and series.values.")
     step = (index[-1] - index[0]) / max(len(index) - 1, 1)
     extra = ["#7c3aed", "#0891b2", "#be185d"]
-    with F._style():
-        fig = F._new_figure(8.6, 6.0)
+    with F.figure_style():
+        fig = F.new_figure(8.6, 6.0)
         whole, close = fig.subplots(2, 1, height_ratios=[1.0, 1.15])
         first_close = next((i for i, t in enumerate(index) if t > train_end), 0)
         zoom_from = index[max(first_close - max(len(index) // 20, 5), 0)]  # a little training context
@@ -352,7 +352,7 @@ def gradient_demo_figure(demo_json: dict) -> bytes:
         ...                       "clipped_loss": [1.0, 0.8, 0.7], "unclipped_loss": [1.0, 9.0, None]})[:4]
         b'\\x89PNG'
     """
-    from ..report import figures as F
+    from .. import plots as F
 
     def clean(values):
         return [F._as_float(v) for v in values or []]
@@ -360,8 +360,8 @@ def gradient_demo_figure(demo_json: dict) -> bytes:
     runs = [("without clipping", "unclipped", F.WRONG_COLOR), ("with clipping", "clipped", F.TRAIN_COLOR)]
     has_loss = any(demo_json.get(f"{key}_loss") for _, key, _ in runs)
     clip = F._as_float(demo_json.get("clip"))
-    with F._style():
-        fig = F._new_figure(9.0 if has_loss else 5.2, 3.3)
+    with F.figure_style():
+        fig = F.new_figure(9.0 if has_loss else 5.2, 3.3)
         axes = list(fig.subplots(1, 2 if has_loss else 1, squeeze=False)[0])
         panels = [(axes[0], "", "gradient norm per step (log scale)", "global L2 norm (before clipping)")]
         if has_loss:

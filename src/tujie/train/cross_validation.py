@@ -92,11 +92,11 @@ class CVResult:
 
     def plot(self) -> bytes:
         """PNG bytes: a box plot per scalar metric with each fold's value drawn as a point."""
-        from ..report.figures import TRAIN_COLOR, _new_figure, _style, png_bytes
+        from ..plots import TRAIN_COLOR, new_figure, figure_style, png_bytes
 
         names = list(self.mean) or ["(no scalar metric)"]
-        with _style():
-            fig = _new_figure(1.0 + 1.8 * len(names), 2.8)
+        with figure_style():
+            fig = new_figure(1.0 + 1.8 * len(names), 2.8)
             axes = fig.subplots(1, len(names), squeeze=False)[0]
             for ax, name in zip(axes, names):
                 if name not in self.mean:

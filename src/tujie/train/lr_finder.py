@@ -66,11 +66,11 @@ class LRFinderResult:
             >>> LRFinderResult([1e-3, 1e-2, 1e-1], [1.0, 0.6, 2.0], [1.0, 0.5, 2.5], 1e-2, True).plot()[:4]
             b'\\x89PNG'
         """
-        from ..report.figures import INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, WRONG_COLOR, _new_figure, _style, png_bytes
+        from ..plots import INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, WRONG_COLOR, new_figure, figure_style, png_bytes
 
         finite = [v for v in self.losses if math.isfinite(v)]
-        with _style():
-            fig = _new_figure(6.0, 3.4)
+        with figure_style():
+            fig = new_figure(6.0, 3.4)
             ax = fig.subplots()
             ax.plot(self.lrs[:len(self.raw_losses)], self.raw_losses, color=NEUTRAL_COLOR, linewidth=0.9, alpha=0.7,
                     label="batch loss")
