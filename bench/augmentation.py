@@ -31,7 +31,9 @@ import torch.nn.functional as F
 
 import tujie as tj
 from tujie.data.augment import build_augmentation
-from tujie.runner import build_learner, build_model, resolve_config
+from tujie.kinds import build_model
+from tujie.runner import resolve_config
+from tujie.train.builders import build_learner
 
 CONDITIONS = ("none", "per batch", "per sample")
 

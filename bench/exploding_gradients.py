@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from tujie._io import write_bytes
-from tujie.report import build_report
+from tujie import build_report
 from tujie.timeseries import exploding_gradient_demo, gradient_demo_figure
 
 

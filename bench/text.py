@@ -139,7 +139,7 @@ def beam_speed(run_dir: Path, limit: int = 500):
     import yaml
 
     from tujie.config import validate
-    from tujie.experiments import load_translation_corpus
+    from tujie.kinds.translation import load_translation_corpus
     from tujie.text import load_translator
 
     from tujie.text.translation import bleu
@@ -178,7 +178,7 @@ def beam_speed(run_dir: Path, limit: int = 500):
 def test_phase(run_dir: Path):
     """Seconds for an IMDB run's test phase: one pass over the test set against the earlier three."""
     from tujie.evaluate import classification_metrics, classification_metrics_from_outputs
-    from tujie.runner import _scores_of_outputs, _text_outputs
+    from tujie.kinds._test_phase import _scores_of_outputs, _text_outputs
     from tujie.text.classification import TextClassifier
 
     classifier = TextClassifier.from_run(run_dir)

@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 
 import tujie as tj
-from tujie.runner import build_learner, build_model, resolve_config
+from tujie.kinds import build_model
+from tujie.runner import resolve_config
+from tujie.train.builders import build_learner
 
 PAIRS = {"mlp": ("mnist-mlp-fast", 0.98), "cnn": ("mnist-cnn-fast", 0.99)}
 

@@ -26,7 +26,7 @@ def test_recipe_is_valid_and_states_its_source(name):
     assert (config.data.name.replace("_", "-") in registered or is_text_corpus(config.data.name) or config.data.name in SERIES
             or (config.kind == "translation" and config.data.name == config.translation.corpus))
     if config.data.augment:
-        from tujie.runner import build_batch_transforms
+        from tujie.train.builders import build_batch_transforms
 
         assert build_batch_transforms(config.data.augment, num_classes=10) != (None, None)
     for variant in (config.lab.variants if config.lab else ()):  # every lab variant is itself a valid config

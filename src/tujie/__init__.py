@@ -38,7 +38,7 @@ _EXPORTS = {
     "summarize": "tujie.train.summary",
     "save_weights": "tujie.train.checkpoint",
     "load_weights": "tujie.train.checkpoint",
-    "build_report": "tujie.report",
+    "build_report": "tujie.kinds",
     "cross_validate": "tujie.train.cross_validation",
     "Ensemble": "tujie.train.ensemble",
     "bagging": "tujie.train.ensemble",
@@ -47,7 +47,8 @@ _EXPORTS = {
 }
 _SUBMODULES = {"layers": "tujie.layers", "models": "tujie.models", "datasets": "tujie.data", "data": "tujie.data",
                "train": "tujie.train", "report": "tujie.report", "evaluate": "tujie.evaluate", "recipes": "tujie.recipes", "errors": "tujie.errors",
-               "text": "tujie.text", "timeseries": "tujie.timeseries"}
+               "text": "tujie.text", "timeseries": "tujie.timeseries",
+               "plots": "tujie.plots", "kinds": "tujie.kinds", "i18n": "tujie.i18n"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -46,7 +46,8 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
             output: Path = typer.Option(Path("lr_find.png"), "--output", "-o", help="where to write the plot")):
     """Learning-rate range test: loss against an exponentially growing rate; suggests a learning rate."""
     from ._io import write_bytes
-    from .runner import build_model, load_data, resolve_config
+    from .kinds import build_model, load_data
+    from .runner import resolve_config
     from .train.lr_finder import lr_find as find
     from .utils import seed_everything
 
@@ -102,7 +103,7 @@ def recipes():
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`")):
     """Rebuild report.html from a run directory's files."""
-    from .report import build_report
+    from .kinds import build_report
 
     typer.echo(f"Report: {build_report(run_dir)}")
 

@@ -1,22 +1,31 @@
 """Run configuration: a validated schema (pydantic) for recipes and `--set key=value` overrides.
 
-A recipe YAML file and every override are checked against `RunConfig`; an unknown key
+`RunConfig` is the base every run shares (data, model, optimizer, scheduler, train, ...).
+Each kind of run (`tujie.kinds`) adds its own section, e.g. `translation:`; `schema(sections)`
+makes the full model from the base and those sections, and the runner validates a recipe
+against it. This module is the ground floor: it knows no kind, domain or report.
+
+A recipe YAML file and every override are checked against the schema; an unknown key
 or a value of the wrong type is refused with the valid keys listed, before any work starts.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .errors import ConfigError, closest
-from .timeseries.forecast import ForecastConfig
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A config section that refuses unknown keys (a misspelt key is an error, never ignored)."""
     model_config = ConfigDict(extra="forbid")
+
+
+_Strict = Strict
 
 
 class ExpectedResult(_Strict):
@@ -95,37 +104,6 @@ class TextConfig(_Strict):
     freeze_vectors: bool = Field(False, description="keep the pretrained vectors fixed instead of fine-tuning them")
 
 
-class TranslationConfig(_Strict):
-    """A translation run: the parallel corpus, its direction and filter, the tokenizers, decoding."""
-    corpus: Literal["tatoeba", "multi30k"] = "tatoeba"
-    direction: str = Field("fr-en", description="source-target language codes, e.g. fr-en or de-en")
-    max_words: int | None = Field(10, ge=2, description="tatoeba: keep pairs shorter than this (the tutorial's filter)")
-    prefixes: bool = Field(True, description="tatoeba: keep only English sides starting 'i am', 'he is', ... (the tutorial's)")
-    tokenizer: Literal["word", "bpe"] = "word"
-    min_freq: int = Field(1, ge=1)
-    vocab_size: int | None = Field(None, ge=8)
-    max_len: int = Field(50, ge=3, description="most tokens per sentence, specials included")
-    beam: int = Field(5, ge=1, description="beam width for the test BLEU (greedy BLEU is reported too)")
-    length_penalty: float = Field(0.6, ge=0.0, description="GNMT length-penalty alpha")
-
-
-class EmbeddingsConfig(_Strict):
-    """A word-vector run (`kind: embeddings`): the method, its settings, and how it is judged."""
-    method: Literal["skipgram", "cbow", "glove"] = "skipgram"
-    corpus: Literal["imdb"] = Field("imdb", description="the texts trained on: the 25,000 IMDB training reviews")
-    dim: int = Field(100, ge=2)
-    window: int = Field(5, ge=1, description="largest distance between centre and context word")
-    negative: int = Field(5, ge=1, description="word2vec: noise words per example")
-    min_count: int = Field(5, ge=1, description="words seen fewer times are dropped")
-    sample: float = Field(1e-3, ge=0.0, description="word2vec: subsampling threshold for frequent words (0: off)")
-    epochs: int = Field(5, ge=1)
-    lr: float | None = Field(None, gt=0.0, description="starting learning rate (None: the method's default)")
-    workers: int = Field(2, ge=1, description="threads sharing the tables (1 gives the same vectors every run)")
-    probes: list[str] = Field(["good", "bad", "movie", "actor", "funny", "horror", "music", "boring"],
-                              description="words whose neighbours the report lists and maps")
-    projection: Literal["pca", "tsne"] = "pca"
-
-
 class ThresholdConfig(_Strict):
     criterion: Literal["f1", "recall", "precision"] = "f1"
     target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
@@ -133,29 +111,6 @@ class ThresholdConfig(_Strict):
 
 class EvaluateConfig(_Strict):
     threshold: ThresholdConfig | None = Field(None, description="binary classifiers: tune the decision threshold on the validation split")
-
-
-class CrossValidationConfig(_Strict):
-    k: int = Field(5, ge=2)
-    stratified: bool = True
-    processes: int = Field(1, ge=1, description="folds run in parallel worker processes")
-
-
-class EnsembleConfig(_Strict):
-    members: int = Field(5, ge=2)
-    method: Literal["average", "vote", "weighted"] = "average"
-    bagging: bool = Field(False, description="train each member on a bootstrap resample")
-
-
-class LabVariant(_Strict):
-    name: str
-    description: str = ""
-    set: list[str] = Field([], description="--set style overrides applied to the recipe for this variant")
-
-
-class LabConfig(_Strict):
-    train_size: int = Field(1000, ge=10, description="training images drawn (seeded) from the training split")
-    variants: list[LabVariant] = Field(min_length=1)
 
 
 class ReportConfig(_Strict):
@@ -167,7 +122,7 @@ class RunConfig(_Strict):
     recipe: str
     description: str = ""
     expected: ExpectedResult | None = None
-    kind: Literal["train", "cross_validation", "ensemble", "overfitting_lab", "forecast", "translation", "embeddings"] = "train"
+    kind: str = Field("train", description="the kind of run (tujie.kinds): train, cross_validation, translation, ...")
     seed: int = 0
     device: str = "auto"
     output_dir: str = "runs"
@@ -179,24 +134,53 @@ class RunConfig(_Strict):
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     text: TextConfig = TextConfig()
-    cross_validation: CrossValidationConfig | None = None
-    ensemble: EnsembleConfig | None = None
-    lab: LabConfig | None = None
-    forecast: ForecastConfig | None = None
-    translation: TranslationConfig | None = None
-    embeddings: EmbeddingsConfig | None = None
     report: ReportConfig = ReportConfig()
 
 
-# short spellings accepted by `--set`
+# short spellings accepted by `--set` (kinds add their own, e.g. k -> cross_validation.k)
 ALIASES = {"epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "optimizer.lr",
            "optimizer": "optimizer.name", "loss": "train.loss", "dataset": "data.name", "limit": "data.limit",
            "validation_split": "data.validation_split", "model": "model.name", "scheduler": "scheduler.name",
            "patience": "train.early_stopping.patience", "l1": "train.l1", "l2": "train.l2",
            "weight_decay": "optimizer.weight_decay", "precision": "train.precision", "ema": "train.ema",
-           "accumulate": "train.accumulate", "clip_grad_norm": "train.clip_grad_norm", "k": "cross_validation.k",
+           "accumulate": "train.accumulate", "clip_grad_norm": "train.clip_grad_norm",
            "max_len": "text.max_len", "tokenizer": "text.tokenizer"}
 OPEN_SECTIONS = ("model", "scheduler")  # sections that take free keys
+_LAST = "report"  # kind sections go before it, so config.yaml reads as it always did
+
+
+def schema(sections: tuple[tuple[str, type[BaseModel]], ...] = ()) -> type[RunConfig]:
+    """`RunConfig` with one optional section per kind, e.g. (("translation", TranslationConfig),).
+
+    Example:
+        >>> class Demo(BaseModel):
+        ...     size: int = 3
+        >>> Full = schema((("demo", Demo),))
+        >>> Full.model_validate({"recipe": "x", "demo": {"size": 5}}).demo.size
+        5
+    """
+    return _schema(tuple(sections))
+
+
+@lru_cache(maxsize=8)
+def _schema(sections: tuple) -> type[RunConfig]:
+    if not sections:
+        return RunConfig
+    fields = {}
+    for name, info in RunConfig.model_fields.items():
+        if name == _LAST:
+            fields.update({section: (model | None, None) for section, model in sections})
+        fields[name] = (info.annotation, info)
+    return create_model("RunConfig", __config__=ConfigDict(extra="forbid"), __doc__=RunConfig.__doc__, **fields)
+
+
+def base_only(config: dict) -> dict:
+    """The keys of a config mapping that the base `RunConfig` knows (a kind's section left out).
+
+    Library code that needs only the shared parts (a text classifier reloading its model) reads
+    a run's config.yaml with `validate(base_only(mapping))`, whatever kind wrote it.
+    """
+    return {k: v for k, v in config.items() if k in RunConfig.model_fields}
 
 
 def valid_keys(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[str]:
@@ -215,8 +199,14 @@ def _submodel(annotation):
     return None
 
 
-def apply_overrides(config: dict, overrides) -> dict:
+def apply_overrides(config: dict, overrides, model: type[BaseModel] = RunConfig, aliases: dict | None = None) -> dict:
     """Apply `key=value` strings (values parsed as YAML) to a config mapping; returns a new mapping.
+
+    Args:
+        config: the recipe as a mapping.
+        overrides: strings `key=value`; `key` is dotted (`optimizer.lr`) or a short alias (`lr`).
+        model: the schema whose keys are valid (`schema(...)` for a kind's section).
+        aliases: short spellings besides `ALIASES`.
 
     Example:
         >>> apply_overrides({"recipe": "x"}, ["epochs=3", "lr=0.01"])
@@ -225,17 +215,18 @@ def apply_overrides(config: dict, overrides) -> dict:
     import copy
 
     config = copy.deepcopy(config)
-    keys = valid_keys()
+    keys = valid_keys(model)
+    aliases = {**ALIASES, **(aliases or {})}
     for item in overrides or ():
         if "=" not in item:
             raise ConfigError(f"Override {item!r} is not of the form key=value.", expected="key=value, e.g. epochs=3",
                               received=item, fix="Write --set epochs=3.")
         key, raw = item.split("=", 1)
-        key = ALIASES.get(key.strip(), key.strip())
+        key = aliases.get(key.strip(), key.strip())
         is_section = any(k.startswith(key + ".") for k in keys)  # a whole section: train.early_stopping={patience: 3}
         if key not in keys and not is_section and key.split(".")[0] not in OPEN_SECTIONS:
-            raise ConfigError(f"Unknown config key {key!r}. {closest(key, keys + list(ALIASES))}",
-                              expected=f"one of {', '.join(list(ALIASES) + keys)}", received=item,
+            raise ConfigError(f"Unknown config key {key!r}. {closest(key, keys + list(aliases))}",
+                              expected=f"one of {', '.join(list(aliases) + keys)}", received=item,
                               fix="Use one of the listed keys (model.* and scheduler.* take any argument of the model/scheduler).")
         node = config
         parts = key.split(".")
@@ -255,23 +246,24 @@ def apply_overrides(config: dict, overrides) -> dict:
     return config
 
 
-def validate(config: dict) -> RunConfig:
+def validate(config: dict, model: type[RunConfig] = RunConfig) -> RunConfig:
     """Check a config mapping against the schema; the first problem is reported with its key and value."""
     try:
-        return RunConfig.model_validate(config)
+        return model.model_validate(config)
     except ValidationError as e:
         err = e.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            raise ConfigError(f"Unknown config key {key!r}. {closest(key, valid_keys())}", expected=f"one of {', '.join(valid_keys())}",
+            keys = valid_keys(model)
+            raise ConfigError(f"Unknown config key {key!r}. {closest(key, keys)}", expected=f"one of {', '.join(keys)}",
                               received=f"{key}={err.get('input')!r}", fix="Remove or rename the key.") from None
-        raise ConfigError(f"Invalid value for config key {key!r} ({err['msg'].lower()}).", expected=_describe(err["loc"]),
+        raise ConfigError(f"Invalid value for config key {key!r} ({err['msg'].lower()}).", expected=_describe(err["loc"], model),
                           received=f"{key}={err.get('input')!r}", fix=f"Pass a valid value, e.g. --set {key}=...") from None
 
 
-def _describe(loc) -> str:
+def _describe(loc, model: type[BaseModel] = RunConfig) -> str:
     """The schema's type (and bounds) for a config key, e.g. 'integer (>= 1)'."""
-    model, field = RunConfig, None
+    field = None
     for part in loc:
         if model is None or part not in model.model_fields:
             break

@@ -7,7 +7,7 @@ import pytest
 from _browser import require_chromium
 from _fake_run import write_fake_run
 
-from tujie.report import build_report
+from tujie.kinds import build_report
 
 # A URL in plain text (a config value) is fine; the report must not *load* it.
 CONFIG_WITH_URL = "data:\n  source: https://example.com/mnist.npz\n"

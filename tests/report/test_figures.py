@@ -1,4 +1,4 @@
-"""Tests for tujie.report.figures: each drawing returns a PNG of a sensible size."""
+"""Tests for tujie.plots: each drawing returns a PNG of a sensible size."""
 
 from __future__ import annotations
 

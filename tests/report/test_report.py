@@ -17,7 +17,8 @@ from safetensors.numpy import load_file, save_file
 from _fake_run import CLASSIFICATION_FILES
 
 from tujie.errors import TujieError
-from tujie.report import RunDirectoryError, build_report
+from tujie.kinds import build_report
+from tujie.report import RunDirectoryError
 
 SECTION_IDS = ("curves", "test", "confusion", "per-class", "predictions", "wrong", "model",
                "config", "run")

@@ -15,7 +15,7 @@ import pytest
 from conftest import CLIP_CONFIG
 from test_report import SECTION_IDS, _Page, _section_text
 
-from tujie.report import build_report
+from tujie.kinds import build_report
 
 NEW_SECTION_IDS = ("learning-rate", "gradients", "predicted", "cross-validation", "ensemble",
                    "overfitting-lab", "roc-pr", "calibration", "threshold")
@@ -482,7 +482,8 @@ def test_new_sections_escape_text_from_the_run(make_run):
 
 
 def test_clip_line_is_read_from_the_train_block_only(make_run):
-    from tujie.report.html import _clip_grad_norm, _load_run
+    from tujie.report.run_files import _load_run
+    from tujie.report.sections.training import _clip_grad_norm
 
     assert _clip_grad_norm(_load_run(make_run("a", config_extra=CLIP_CONFIG))) == 5.0
     assert _clip_grad_norm(_load_run(make_run("b"))) is None

@@ -18,7 +18,7 @@ from _browser import check_page
 from test_report import _Page, _png_size, _section_text
 from test_sections import _header, _nav, _rewrite_json
 
-from tujie.report import build_report
+from tujie.kinds import build_report
 from tujie import plots as figures
 
 SEQUENCE_SECTION_IDS = ("forecast", "gradient-demo", "translation", "embeddings", "text-attention")
@@ -27,7 +27,7 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 # ---------------------------------------------------------------------------------------
-# Small fake files, in the formats of tujie.timeseries.forecast, tujie.experiments._translation,
+# Small fake files, in the formats of tujie.timeseries.forecast, tujie.kinds.translation,
 # the embeddings run and the text runner.
 
 

@@ -162,7 +162,7 @@ def test_glove_run_writes_vectors_and_its_report(tmp_path):
 @pytest.mark.parametrize("loss,num_classes", [("cross_entropy", 3), ("bce_with_logits", 1)])
 def test_one_pass_over_the_test_texts_gives_what_evaluate_and_the_metrics_give(loss, num_classes):
     from tujie.evaluate import classification_metrics, classification_metrics_from_outputs
-    from tujie.runner import _scores_of_outputs, _text_outputs
+    from tujie.kinds._test_phase import _scores_of_outputs, _text_outputs
     from tujie.text.data import TextDataset
 
     torch.manual_seed(0)

@@ -237,7 +237,7 @@ def test_a_metric_that_does_not_fit_the_task_is_refused():
 
 def test_recipe_augment_lists_route_each_transform_and_name_the_valid_ones():
     from tujie.data.mixing import MixUp
-    from tujie.runner import build_batch_transforms
+    from tujie.train.builders import build_batch_transforms
 
     augment, mixing = build_batch_transforms(["horizontal_flip", {"mixup": {"alpha": 0.4}}], num_classes=10)
     assert augment is not None and isinstance(mixing, MixUp) and mixing.num_classes == 10

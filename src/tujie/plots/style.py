@@ -13,11 +13,9 @@ correct prediction and red for a wrong one, as in the MNIST walkthrough).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 import io
 import math
-
-
+from contextlib import contextmanager
 
 TRAIN_COLOR = "#4f46e5"     # indigo: training curves
 

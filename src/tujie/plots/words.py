@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import math
 
-from .style import BETTER_COLOR, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, _as_float, class_colors, new_figure, plain_text, figure_style, png_bytes
+from .style import (
+    BETTER_COLOR,
+    INK_COLOR,
+    NEUTRAL_COLOR,
+    TRAIN_COLOR,
+    VAL_COLOR,
+    _as_float,
+    class_colors,
+    figure_style,
+    new_figure,
+    plain_text,
+    png_bytes,
+)
 
 
 def bleu_by_length(series: dict[str, list[dict]]) -> bytes:

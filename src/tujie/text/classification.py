@@ -75,7 +75,7 @@ def load_text_classification(name: str, *, data_dir=None, validation_split: floa
     Returns:
         A `TextBundle`.
     """
-    from . import build_tokenizer
+    from .tokenizers import build_tokenizer
     from .corpus import load_imdb, load_sst2
     from .data import TextDataset
 
@@ -152,10 +152,10 @@ class TextClassifier:
 
         from .. import config as cfg
         from ..errors import DataError
-        from ..runner import build_model
+        from ..train.builders import build_model
         from ..train.checkpoint import check_compatible, load_weights
         from ..train.losses import get_loss, loss_kind
-        from . import load_tokenizer
+        from .tokenizers import load_tokenizer
 
         run_dir = Path(run_dir)
         for name in ("config.yaml", "tokenizer.json", "best.safetensors"):
@@ -165,7 +165,7 @@ class TextClassifier:
                                 received=f"{sorted(p.name for p in run_dir.iterdir())[:10] if run_dir.is_dir() else 'no such folder'}",
                                 fix="Pass the folder of a finished imdb-*/sst2-* run; the tokenizer is written when the run starts, "
                                     "the weights after its first epoch.")
-        config = cfg.validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
+        config = cfg.validate(cfg.base_only(yaml.safe_load((run_dir / "config.yaml").read_text())))
         tokenizer = load_tokenizer(run_dir / "tokenizer.json")
         classes = _classes_of(config)
         shape = type("Sizes", (), {"num_classes": len(classes), "vocab_size": tokenizer.vocab_size})()
@@ -181,7 +181,7 @@ class TextClassifier:
         import warnings
 
         from ..errors import DataError
-        from . import pad_sequences
+        from .data import pad_sequences
 
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):

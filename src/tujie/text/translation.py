@@ -223,7 +223,7 @@ def beam_search(model, src: torch.Tensor, beam: int = 4, max_len: int = 50, bos_
         (1, True)
     """
     from ..models.seq2seq import evaluating
-    from . import BOS_ID, EOS_ID
+    from .tokenizers import BOS_ID, EOS_ID
 
     bos_id, eos_id = BOS_ID if bos_id is None else bos_id, EOS_ID if eos_id is None else eos_id
     _check_search_args(model, beam, max_len, length_penalty)
@@ -286,7 +286,7 @@ def sequence_log_prob(model, src: torch.Tensor, ids: torch.Tensor, bos_id: int |
         True
     """
     from ..models.seq2seq import evaluating
-    from . import BOS_ID, EOS_ID
+    from .tokenizers import BOS_ID, EOS_ID
 
     bos_id, eos_id = BOS_ID if bos_id is None else bos_id, EOS_ID if eos_id is None else eos_id
     with evaluating(model):
@@ -307,7 +307,7 @@ def encode_source(tokenizer, text: str, max_len: int | None = None) -> tuple[lis
         >>> encode_source(tok, "a b c d", max_len=3)  # 5 ids, cut to 3
         ([4, 5, 3], 5)
     """
-    from . import EOS_ID
+    from .tokenizers import EOS_ID
 
     ids = [*tokenizer.encode(text), EOS_ID]
     full = len(ids)
@@ -341,7 +341,7 @@ def encode_pairs(pairs, src_tokenizer, tgt_tokenizer, max_len: int = 50) -> tupl
         >>> [t.shape for t in (pad_sequences(sources)[0], pad_sequences(targets)[0])]
         [torch.Size([2, 3]), torch.Size([2, 4])]
     """
-    from . import BOS_ID, EOS_ID
+    from .tokenizers import BOS_ID, EOS_ID
 
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 3:
         raise ConfigError("Invalid value received for argument `max_len` of encode_pairs.", expected="an integer >= 3 (bos, a token, eos)",
@@ -498,7 +498,8 @@ class Translator:
 
     def _run(self, texts: list, beam: int, length_penalty: float, max_len: int | None, return_attention: bool,
              batch_size: int) -> tuple[list[Translation], dict]:
-        from . import UNK_ID, pad_sequences
+        from .data import pad_sequences
+        from .tokenizers import UNK_ID
 
         max_len = self.max_len if max_len is None else max_len
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -773,6 +774,6 @@ def _load_tokenizer(run_dir: Path, entry: dict, side: str):
         cls = None
     if cls is not None and callable(getattr(cls, "load", None)):
         return cls.load(path)
-    from . import load_tokenizer
+    from .tokenizers import load_tokenizer
 
     return load_tokenizer(path)

@@ -446,7 +446,7 @@ def run_forecast(config, run_dir: Path, say=print, *, forecast: ForecastConfig |
         (True, ['last_value_mae', 'last_value_one_step_mae', 'last_value_one_step_rmse'])
     """
     from .. import models
-    from ..runner import build_learner
+    from ..train.builders import build_learner
     from ..train import CSVLogger, EarlyStopping, GradientStats, LearningRateLogger, MetricsLogger, ModelCheckpoint
     from ..train.losses import get_loss, loss_kind
     from ..utils import seed_everything
@@ -636,7 +636,7 @@ def exploding_gradient_demo(run_dir, epochs: int = 10, *, series: str = "sunspot
     from .. import config as cfg
     from .. import models
     from .._io import write_text
-    from ..runner import build_learner
+    from ..train.builders import build_learner
     from ..train import GradientStats, MetricsLogger
     from ..utils import seed_everything
 

@@ -1,0 +1,79 @@
+"""Helpers the kinds share: the recipe's data, and its model with pretrained word vectors when asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import config as cfg
+from ..train.builders import build_model as _build_model
+
+
+def load_data(config: cfg.RunConfig):
+    """The recipe's data: a `DatasetBundle` from the registry, or a `TextBundle` for text corpora (imdb, sst2)."""
+    from .. import data as datasets
+    from ..text.classification import is_text_corpus, load_text_classification
+
+    d = config.data
+    if is_text_corpus(d.name):
+        t = config.text
+        return load_text_classification(d.name, data_dir=d.data_dir, validation_split=d.validation_split, seed=config.seed,
+                                        limit=d.limit, tokenizer=t.tokenizer, vocab_size=t.vocab_size,
+                                        min_freq=t.min_freq, max_len=t.max_len)
+    return datasets.load(d.name, data_dir=d.data_dir, validation_split=d.validation_split, seed=config.seed,
+                         normalize=d.normalize, limit=d.limit)
+
+
+def build_model(config: cfg.RunConfig, data):
+    """The recipe's model (`train.builders.build_model`), with pretrained word vectors when `text.vectors` names them.
+
+    A reloaded run has its vectors in its weights already; only a fresh text run needs them.
+    """
+    model = _build_model(config, data)
+    if config.text.vectors and getattr(data, "tokenizer", None) is not None:
+        use_pretrained_vectors(model, config, data)
+    return model
+
+
+def _vectors_path(config: cfg.RunConfig) -> Path:
+    """text.vectors as a path: a file, a run directory, or a recipe name meaning its newest run in output_dir."""
+    from ..errors import DataNotFoundError
+    from ..recipes import list_recipes
+
+    value = config.text.vectors
+    path = Path(value)
+    if path.exists() or value not in list_recipes():
+        return path
+    runs = sorted((p for p in Path(config.output_dir).glob(f"{value}-*") if (p / "vectors.safetensors").exists()),
+                  key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise DataNotFoundError(f"text.vectors names the recipe '{value}', but {config.output_dir}/ holds no finished run of it.",
+                                expected=f"a folder {config.output_dir}/{value}-*/ with vectors.safetensors",
+                                received=f"no such folder in {Path(config.output_dir).resolve()}",
+                                fix=f"Run `tujie run {value}` first (same output_dir), or pass a vectors file or run directory.")
+    return runs[-1]
+
+
+def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
+    """Replace the model's `embedding` by pretrained word vectors in the tokenizer's id order (text.vectors)."""
+    from torch import nn
+
+    from ..errors import ConfigError
+    from ..text.vectors import WordVectors
+
+    path = _vectors_path(config)
+    vectors = WordVectors.load(path)  # a vectors folder (an embeddings run) or its vectors.safetensors
+    current = getattr(model, "embedding", None)
+    width = getattr(current, "embedding_dim", None) or (current.weight.shape[1] if current is not None else None)
+    if not isinstance(current, nn.Module) or width != vectors.dim:
+        raise ConfigError(f"Model '{config.model.name}' cannot take the pretrained vectors in {path}.",
+                          expected=f"a model with an `embedding` of width {vectors.dim} (the vectors' size)",
+                          received="no `embedding` attribute" if current is None else f"an embedding of width {width}",
+                          fix=f"Set model.embed_dim={vectors.dim}, or train vectors of the model's width.")
+    model.embedding = vectors.to_embedding(data.tokenizer, freeze=config.text.freeze_vectors, seed=config.seed)
+    data.notes.append(f"Embedding: pretrained vectors from {path} ({len(vectors):,} words, dim {vectors.dim}) for "
+                      f"{model.embedding.coverage:.1%} of the vocabulary, {'frozen' if config.text.freeze_vectors else 'fine-tuned'}.")
+
+
+def verbose_of(say) -> int:
+    """1 (progress bars) when the run prints, else 0."""
+    return 1 if say is print else 0

@@ -1,0 +1,207 @@
+"""The `overfitting_lab` kind: one model on a small training set, plain and with each remedy (book chapter 3).
+
+Every variant is the recipe with a few `--set` overrides (dropout, weight decay, augmentation,
+early stopping, a smaller model ...); each trains on the same seeded subset and is tested on
+the full test set. Writes lab.json; the report shows curves per variant and the train–test gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+from pydantic import Field
+
+from .. import config as cfg
+from .. import plots as figures
+from .._io import write_json
+from ..config import Strict
+from ..report import KindReport, Section
+from ..report.format import _as_float, _e, _finite, _fmt, _img, _section, _table
+from ..report.run_files import RunFiles
+from ..utils import seed_everything
+from . import Kind, RunContext, register
+
+
+class LabVariant(Strict):
+    name: str
+    description: str = ""
+    set: list[str] = Field([], description="--set style overrides applied to the recipe for this variant")
+
+
+class LabConfig(Strict):
+    train_size: int = Field(1000, ge=10, description="training images drawn (seeded) from the training split")
+    variants: list[LabVariant] = Field(min_length=1)
+
+
+# -------------------------------------------------------------------------------------- run
+def run(context: RunContext) -> dict:
+    data = context.data
+    context.run_dir
+    context.say_data_notes()
+    return _overfitting_lab(context.config, data, context.run_dir, context.say)
+
+
+def _overfitting_lab(config, data, run_dir: Path, say) -> dict:
+    """Train the recipe's model on a small subset once per variant (remedy); measure train/test accuracy and the gap."""
+    from .._common import build_model
+    from ..train import EarlyStopping
+    from ..train.builders import build_learner
+
+    lab = config.lab
+    if lab is None:
+        from ..errors import ConfigError
+
+        raise ConfigError("An overfitting-lab recipe needs a `lab` section.", expected="lab: {train_size: 1000, variants: [...]}",
+                          received="lab: null", fix="See the overfitting-lab recipe (`tujie recipes`).")
+    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(config.seed))
+    train = data.train.subset(order[: lab.train_size])  # the same small subset for every variant
+    say(f"Overfitting lab: {len(train):,} training samples, validation {len(data.val):,}, test {len(data.test):,}")
+    base = config.model_dump(mode="json")
+    base.update(kind="train", lab=None)
+    variants = []
+    for variant in lab.variants:
+        vc = cfg.validate(cfg.apply_overrides(base, variant.set))
+        seed_everything(vc.seed)
+        callbacks = [EarlyStopping(**vc.train.early_stopping.model_dump())] if vc.train.early_stopping else []
+        learner = build_learner(vc, build_model(vc, data), callbacks, num_classes=data.num_classes)
+        start = time.perf_counter()
+        history = learner.fit(train, epochs=vc.train.epochs, batch_size=vc.train.batch_size, validation_data=data.val, verbose=0)
+        # train accuracy on the clean training images in eval mode (no dropout, no augmentation), like the test's
+        on_train, on_test = learner.evaluate(train, verbose=0), learner.evaluate(data.test, verbose=0)
+        train_accuracy, test_accuracy = on_train["accuracy"], on_test["accuracy"]
+        stopper = callbacks[0] if callbacks else None
+        variants.append({"name": variant.name, "description": variant.description, "set": variant.set,
+                         "history": [{k: v for k, v in e.items() if k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}
+                                     for e in history.epochs],
+                         "train_accuracy": train_accuracy, "test_accuracy": test_accuracy, "gap": train_accuracy - test_accuracy,
+                         # the loss gap shows what accuracy hides: a memorising model is confidently wrong on test
+                         "train_loss": on_train["loss"], "test_loss": on_test["loss"], "loss_gap": on_test["loss"] - on_train["loss"],
+                         "best_epoch": getattr(stopper, "best_epoch", None), "stopped_epoch": getattr(stopper, "stopped_epoch", None),
+                         "seconds": time.perf_counter() - start})
+        say(f"{variant.name:>16}: accuracy train {train_accuracy:.4f} test {test_accuracy:.4f} gap {train_accuracy - test_accuracy:+.4f}"
+            f" | loss train {on_train['loss']:.4f} test {on_test['loss']:.4f}")
+    write_json(run_dir / "lab.json", {"train_size": len(train), "validation_size": len(data.val), "test_size": len(data.test),
+                                      "epochs": config.train.epochs, "variants": variants})
+    baseline = variants[0]
+    narrowest = min(variants, key=lambda v: v["gap"])
+    best = max(variants, key=lambda v: v["test_accuracy"])
+    results = {"lab_baseline_gap": baseline["gap"], "lab_smallest_gap": narrowest["gap"],
+               "lab_gap_narrowed": baseline["gap"] - narrowest["gap"], "lab_best_test_accuracy": best["test_accuracy"],
+               "lab_baseline_test_accuracy": baseline["test_accuracy"]}
+    results["lab_baseline_loss_gap"] = baseline["loss_gap"]
+    results["lab_smallest_loss_gap"] = min(v["loss_gap"] for v in variants)
+    table = [{k: v[k] for k in ("name", "train_accuracy", "test_accuracy", "gap", "loss_gap")} for v in variants]
+    return {"lab": table, "results": results}
+
+
+# ----------------------------------------------------------------------------------- report
+def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
+    """The baseline's train–test gap and the smallest one, then the test results (if any)."""
+    variants = _lab_variants(run.lab)
+    scale, gaps = _lab_scale(variants), _lab_gaps(variants)
+    unit = " pts" if scale == 100 else ""
+    name = str(variants[0].get("name", "baseline"))
+    stats = [(f"{scale * gaps[0]:.1f}{unit}", "baseline gap (train − test accuracy)" if name == "baseline"
+              else f"baseline gap ({name}, train − test accuracy)")]
+    candidates = [(g, str(v.get("name", "?"))) for g, v in zip(gaps[1:], variants[1:]) if math.isfinite(g)]
+    if candidates:
+        gap, name = min(candidates, key=lambda p: p[0])
+        stats.append((f"{scale * gap:.1f}{unit}", f"smallest gap ({name})"))
+    return stats + [(v, label) for _, v, label in test_stats]
+
+
+def _facts(run: RunFiles) -> list[str]:
+    variants = run.lab.get("variants")
+    count = len(variants) if isinstance(variants, list) else "?"
+    fact = f"overfitting lab: {count} variants"
+    if isinstance(run.lab.get("train_size"), int):
+        fact += f" on {run.lab['train_size']:,} training examples"
+    return [fact]
+
+
+def _lab_scale(variants: list[dict]) -> float:
+    """100 when the accuracies are fractions (gaps are then shown in points), else 1."""
+    values = _finite(v.get(k) for v in variants for k in ("train_accuracy", "test_accuracy"))
+    return 100.0 if all(abs(v) <= 1.0 for v in values) else 1.0
+
+
+def _lab_gaps(variants: list[dict]) -> list[float]:
+    gaps = []
+    for variant in variants:
+        gap = _as_float(variant.get("gap"))
+        if not math.isfinite(gap):
+            gap = _as_float(variant.get("train_accuracy")) - _as_float(variant.get("test_accuracy"))
+        gaps.append(gap)
+    return gaps
+
+
+def _lab_variants(lab: dict) -> list[dict]:
+    variants = lab["variants"]
+    if not isinstance(variants, list) or not variants or not all(isinstance(v, dict) for v in variants):
+        raise ValueError("lab.json's variants must be a non-empty list of objects")
+    return variants
+
+
+def _lab_section(run: RunFiles) -> str:
+    how = ("The same model, trained on the same deliberately small training set, once plainly (the "
+           "baseline) and once with each remedy against overfitting. In each panel, the distance "
+           'between the <span class="train">training</span> and <span class="val">validation</span> '
+           "curves is overfitting: the model learns its training examples by heart. A remedy works "
+           "when it narrows the gap (train minus test accuracy) without lowering test accuracy.")
+    variants = _lab_variants(run.lab)
+    scale, gaps = _lab_scale(variants), _lab_gaps(variants)
+    unit = "points" if scale == 100 else "units"
+    names = [str(v.get("name", f"variant {i + 1}")) for i, v in enumerate(variants)]
+    body = [_img(figures.overfitting_lab_curves(variants), "training and validation accuracy of each variant")]
+    facts = [f"{_fmt(run.lab[key])} {label}" for key, label in
+             (("train_size", "training examples"), ("validation_size", "validation examples"),
+              ("test_size", "test examples"), ("epochs", "epochs at most"))
+             if run.lab.get(key) is not None]
+    if facts:
+        body.append(f'<p class="aside">{_e(", ".join(facts))}; the first variant is the baseline.</p>')
+    rows, with_loss = [], all("loss_gap" in v for v in variants)
+    for i, (variant, gap) in enumerate(zip(variants, gaps)):
+        if i == 0:
+            change = '<span class="sub">baseline</span>'
+        elif math.isfinite(gap) and math.isfinite(gaps[0]):
+            delta = scale * (gap - gaps[0])
+            css = "narrower" if delta < 0 else ("wider" if delta > 0 else "")
+            change = f'<span class="{css}">{delta:+.1f}</span>'.replace("-", "−")
+        else:
+            change = "—"
+        row = [f"<b>{_e(names[i])}</b>", _e(variant.get("description") or ""),
+               _e(_fmt(_as_float(variant.get("train_accuracy")), "accuracy")),
+               _e(_fmt(_as_float(variant.get("test_accuracy")), "accuracy")),
+               _e(f"{scale * gap:.1f}" if math.isfinite(gap) else "—"), change]
+        if with_loss:  # test loss minus train loss: a memorising model is confidently wrong, which accuracy hides
+            row += [_e(_fmt(_as_float(variant.get("test_loss")))), _e(_fmt(_as_float(variant.get("loss_gap"))))]
+        rows.append(row)
+    header = ["variant", "what changes", "train accuracy", "test accuracy", f"gap ({unit})", "gap vs baseline"]
+    body.append(_table(header + (["test loss", "loss gap"] if with_loss else []), rows, "numbers"))
+    finite_gaps = [(g, n) for g, n in zip(gaps, names) if math.isfinite(g)]
+    tests = [(_as_float(v.get("test_accuracy")), n) for v, n in zip(variants, names)]
+    tests = [(t, n) for t, n in tests if math.isfinite(t)]
+    if finite_gaps and tests:
+        gap, gap_name = min(finite_gaps, key=lambda p: p[0])  # ties: the first listed
+        test, test_name = max(tests, key=lambda p: p[0])
+        baseline = f"{scale * gaps[0]:.1f}" if math.isfinite(gaps[0]) else "—"
+        if gap_name == test_name:
+            text = (f"{gap_name} has both the smallest gap ({scale * gap:.1f} {unit}, baseline "
+                    f"{baseline}) and the best test accuracy ({_fmt(test, 'accuracy')}).")
+        else:
+            text = (f"Smallest gap: {gap_name} ({scale * gap:.1f} {unit}, baseline {baseline}). "
+                    f"Best test accuracy: {test_name} ({_fmt(test, 'accuracy')}).")
+        body.append(f'<p class="lead">{_e(text)}</p>')
+    body.append(_img(figures.gap_bars(names, [scale * g for g in gaps], unit), "overfitting gap per variant"))
+    return _section("overfitting-lab", "Overfitting lab", how, "".join(body))
+
+
+REPORT = KindReport("overfitting_lab", files=("lab.json",), result_file="lab.json",
+                    missing={"lab.json": "no variants of the overfitting lab to compare"},
+                    sections=(Section("overfitting-lab", "Overfitting lab", _lab_section, lambda run: run.lab is not None, order=62),),
+                    headline=_headline, facts=_facts)
+register(Kind("overfitting_lab", run, "one model on a small training set, plain and with each remedy against overfitting",
+              section="lab", config=LabConfig, report=REPORT, order=30))

@@ -1,0 +1,106 @@
+"""The `train` kind: one supervised model (images, tabular data, text), trained, tested and reported.
+
+data → model → fit (with the run directory's callbacks: checkpoints, metrics.jsonl, history.csv,
+TensorBoard, the learning-rate schedule, optionally per-layer gradient norms) → test → summary.
+It is the only kind that resumes: `tujie run --resume RUN_DIR` continues it bit for bit.
+
+Files: last.safetensors, best.safetensors, metrics.jsonl, history.csv, schedule.json,
+tensorboard/, grad_stats.jsonl, evaluation.json, samples.safetensors (images),
+text_samples.json and tokenizer.json (texts). The report draws them with the shared sections.
+
+Example:
+    >>> import tujie as tj
+    >>> result = tj.run("digits-mlp", overrides=["epochs=1"], verbose=0)  # doctest: +SKIP
+    >>> result.summary["test"]["accuracy"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from ..errors import ConfigError
+from ..i18n import _
+from ..utils import environment
+from . import Kind, RunContext, register
+from ._test_phase import test_model
+
+
+def run(context: RunContext) -> dict:
+    from ..train import (
+        CSVLogger,
+        EarlyStopping,
+        GradientStats,
+        LearningRateLogger,
+        MetricsLogger,
+        ModelCheckpoint,
+        TensorBoard,
+    )
+    from ..train.builders import build_learner
+    from ._common import build_model
+
+    config, say = context.config, context.say
+    started = time.perf_counter()
+    data = context.data
+    model = build_model(config, data)
+    run_dir = context.run_dir  # made only now: a failed start leaves no empty run behind
+    context.say_data_notes()
+    if getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
+        data.tokenizer.save(run_dir / "tokenizer.json")
+
+    callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
+    monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
+    checkpoint = ModelCheckpoint(run_dir, monitor=monitor)
+    callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "history.csv"),
+                  TensorBoard(run_dir / "tensorboard"), LearningRateLogger(run_dir / "schedule.json")]
+    if config.train.grad_stats_every:
+        callbacks.append(GradientStats(run_dir / "grad_stats.jsonl", every=config.train.grad_stats_every))
+    learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
+    if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
+        raise ConfigError("Threshold tuning needs a binary classifier.",
+                          expected="a binary loss (bce_with_logits or bce) with one output per sample",
+                          received=f"evaluate.threshold with loss {config.train.loss!r} ({learner.kind})",
+                          fix="Remove evaluate.threshold, or train a binary classifier with loss: bce_with_logits.")
+    if context.resume:
+        steps = -(-len(data.train) // config.train.batch_size)
+        train = data.train
+        sample = train.batches(batch_size=2, shuffle=False).sample(2) if hasattr(train, "batches") else (train.x[:2], train.y[:2])
+        learner.load_checkpoint(run_dir / "last.safetensors", sample, epochs=config.train.epochs, steps_per_epoch=steps)
+        say(_("Resuming after epoch {epoch} of {epochs}.").format(epoch=learner.epoch, epochs=config.train.epochs))
+
+    status, message = "finished", None
+    try:
+        learner.fit(data.train, epochs=config.train.epochs, batch_size=config.train.batch_size,
+                    validation_data=data.val, verbose=context.verbose, initial_epoch=learner.epoch)
+        if learner.diverged:
+            status, message = "diverged", learner.stop_reason
+    except KeyboardInterrupt:
+        status = "interrupted"
+        message = f"interrupted during epoch {learner.epoch + 1}; continue with: tujie run --resume {run_dir}"
+    summary = _summarize(learner, checkpoint, status, message, started)
+    if status == "finished" and data.test is not None:
+        summary["test"] = test_model(learner, data, config, run_dir)
+        shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
+        say(_("Test: {scores}").format(scores=shown))
+    return summary
+
+
+def _summarize(learner, checkpoint, status, message, started) -> dict:
+    epochs = learner.history.epochs
+    model_info = learner.summary(print_fn=None) if learner.input_shape else {}
+    return {
+        "task": "regression" if learner.kind == "regression" else "classification",
+        "status": status, "message": message,
+        "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "monitor": checkpoint.monitor,
+        "stopped_early": bool(learner.stop_reason) and not learner.diverged, "stop_reason": learner.stop_reason,
+        "restored_epoch": learner.restored_epoch,
+        "timings": {"train_s": sum(e["epoch_time_s"] for e in epochs), "epoch_s": [e["epoch_time_s"] for e in epochs],
+                    "samples_per_s": (sum(e["samples_per_s"] for e in epochs) / len(epochs)) if epochs else None},
+        "environment": {**environment(), "device": str(learner.device)},
+        "model": {**model_info, "name": type(learner.model).__name__},
+        "started": dt.datetime.fromtimestamp(time.time() - (time.perf_counter() - started)).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+register(Kind("train", run, "one supervised model (images, tabular data, text): fit, test, report", resumable=True, order=0))

@@ -1,0 +1,75 @@
+"""The sections every kind of run shares, one file per topic, in page order.
+
+    training        training curves, learning rate, gradient norms         (10-30)
+    results         test results, predicted vs true, confusion, per class    (40-80)
+    classification  ROC/PR, calibration, decision threshold                  (90-110)
+    examples        prediction grids, mistakes, texts and their attention    (120-150)
+    about           model, configuration, timings and environment            (160-180)
+    header          the title card (not a `Section`: it is always first)
+
+A kind's own sections (`KindReport.sections`) fit between these by their `order`: the
+results of several models (cross-validation, ensemble, ...) go at 60-69. The sections of one
+trained model always appear for such a run (saying what is missing, which is news there);
+every other section appears only when its data exist.
+"""
+
+from __future__ import annotations
+
+from ..spec import Section
+from ..run_files import _one_model
+from .about import _config_section, _has_model, _model_section, _run_section
+from .classification import (
+                       _calibration_section,
+                       _has_calibration,
+                       _has_curves,
+                       _roc_pr_section,
+                       _threshold,
+                       _threshold_section,
+)
+from .examples import (
+                       _has_samples,
+                       _has_text_attention,
+                       _predictions_section,
+                       _text_attention_section,
+                       _text_mistakes_section,
+                       _wrong_section,
+)
+from .results import (
+                       _confusion_section,
+                       _has_matrix,
+                       _has_per_class,
+                       _has_regression_pairs,
+                       _has_test,
+                       _per_class_section,
+                       _regression_section,
+                       _test_section,
+)
+from .training import (
+                       _curves_section,
+                       _gradient_section,
+                       _has_gradients,
+                       _learning_rate_section,
+                       _shows_learning_rate,
+)
+
+SHARED = (
+    Section("curves", "Training curves", _curves_section, lambda run: _one_model(run) or run.history, order=10),
+    Section("learning-rate", "Learning rate", _learning_rate_section, _shows_learning_rate, order=20),
+    Section("gradients", "Gradient norms", _gradient_section, _has_gradients, order=30),
+    Section("test", "Test results", _test_section, _has_test, order=40),
+    Section("predicted", "Predicted vs true", _regression_section, _has_regression_pairs, order=50),
+    Section("confusion", "Confusion matrix", _confusion_section, _has_matrix, order=70),
+    Section("per-class", "Per-class results", _per_class_section, _has_per_class, order=80),
+    Section("roc-pr", "ROC and precision–recall", _roc_pr_section, _has_curves, order=90),
+    Section("calibration", "Calibration", _calibration_section, _has_calibration, order=100),
+    Section("threshold", "Decision threshold", _threshold_section, lambda run: _threshold(run) is not None, order=110),
+    Section("predictions", "Predictions", _predictions_section, _has_samples, order=120),
+    Section("wrong", "Mistakes", _wrong_section, _has_samples, order=130),
+    Section("text-mistakes", "Mistakes", _text_mistakes_section, lambda run: run.text_samples is not None, order=140),
+    Section("text-attention", "Attention", _text_attention_section, _has_text_attention, order=150),
+    Section("model", "Model", _model_section, _has_model, order=160),
+    Section("config", "Configuration", _config_section, order=170),
+    Section("run", "Timings and environment", _run_section, order=180),
+)
+
+__all__ = ["SHARED", "Section"]

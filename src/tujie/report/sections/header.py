@@ -1,0 +1,170 @@
+"""The header of every report: title, status, the big numbers, short facts, and what is missing."""
+
+from __future__ import annotations
+
+from ..format import _changes, _e, _finite, _fmt, _fmt_seconds, _fmt_time, _note
+from ..run_files import RunFiles, _one_model
+from .training import _learning_rates
+
+_STATUS = {
+    "finished": ("ok", "finished", "Training ran to the end and the test set was evaluated."),
+    "interrupted": ("warn", "interrupted",
+                    "Training was stopped before the end (e.g. Ctrl-C); the last checkpoint was kept."),
+    "diverged": ("bad", "diverged",
+                 "The loss became NaN or infinite, so training stopped; the last good checkpoint was kept."),
+}
+
+
+_HEADLINE_ORDER = ("accuracy", "f1", "top5_accuracy", "r2", "mae", "rmse", "mse", "perplexity",
+                   "precision", "recall", "loss")
+
+
+def _is_classification(run: RunFiles) -> bool:
+    task = run.summary.get("task")
+    if task is not None:
+        return str(task).lower() in ("classification", "binary", "multiclass")
+    evaluation_task = _evaluation(run).get("task")
+    if evaluation_task is not None:
+        return str(evaluation_task).lower() != "regression"
+    return run.evaluation is not None or "samples.safetensors" in run.found
+
+
+def _evaluation(run: RunFiles) -> dict:
+    return run.evaluation if isinstance(run.evaluation, dict) else {}
+
+
+def _by_headline_order(names: list[str]) -> list[str]:
+    return sorted(names, key=lambda n: (_HEADLINE_ORDER.index(n) if n in _HEADLINE_ORDER
+                                        else len(_HEADLINE_ORDER), names.index(n)))
+
+
+def _headline(run: RunFiles) -> str:
+    """Up to four big numbers: test results, else the last epoch's validation results.
+
+    A kind may put its own first (`KindReport.headline`): a cross-validation its mean ± std, an
+    ensemble its own score and its best member's, the overfitting lab the baseline's gap.
+    """
+    test = run.summary.get("test")
+    test_stats: list[tuple[str, str, str]] = []
+    if isinstance(test, dict) and test:
+        test_stats = [(n, _fmt(test[n], n), f"test {n.replace('_', ' ')}") for n in _by_headline_order(list(test))]
+    stats: list[tuple[str, str]] = [(v, label) for _, v, label in test_stats]
+    if run.kind.headline is not None:
+        try:
+            stats = list(run.kind.headline(run, test_stats))
+        except Exception:  # malformed: the section itself says so; the header must survive
+            pass
+    stats = stats[:4]
+    if not stats and run.history:
+        last = run.history[-1]
+        epoch = last.get("epoch", len(run.history))
+        names = _by_headline_order([k[4:] for k in last if k.startswith("val_")])
+        stats = [(_fmt(last[f"val_{n}"], n), f"validation {n.replace('_', ' ')} (epoch {_fmt(epoch)})")
+                 for n in names[:4]]
+    if not stats:
+        return _note("No test or validation results yet.")
+    return '<div class="stats">' + "".join(
+        f'<div class="stat"><div class="value">{_e(v)}</div><div class="label">{_e(label)}</div></div>'
+        for v, label in stats) + "</div>"
+
+
+def _header(run: RunFiles) -> str:
+    s = run.summary
+    recipe = s.get("recipe") or _recipe_from_config(run.config_text)
+    run_name = s.get("run_name") or run.folder.name
+    title = f"{recipe}" if recipe else "Training run"
+    status = s.get("status")
+    if "summary.json" not in run.found:
+        tone, label, meaning = ("muted", "no summary",
+                                "summary.json is missing: the run is still going, or stopped "
+                                "before it could write its summary.")
+    elif status is None:
+        tone, label, meaning = ("muted", "no status", "summary.json records no status.")
+    else:
+        tone, label, meaning = _STATUS.get(str(status), ("muted", str(status), ""))
+    facts = []
+    try:
+        facts += list(run.kind.facts(run)) if run.kind.facts is not None else []
+    except Exception:  # malformed: the section itself says so
+        pass
+    if run.history:
+        facts.append(f"{len(run.history)} epoch{'s' if len(run.history) != 1 else ''}")
+    if s.get("best_epoch") is not None:
+        facts.append(f"best epoch {_fmt(s['best_epoch'])}")
+    model = s.get("model") if isinstance(s.get("model"), dict) else {}
+    if model.get("total_params") is not None:
+        facts.append(f"{_fmt(model['total_params'])} parameters")
+    timings = s.get("timings") if isinstance(s.get("timings"), dict) else {}
+    if timings.get("total_s") is not None:
+        facts.append(f"took {_fmt_seconds(timings['total_s'])}")
+    environment = s.get("environment") if isinstance(s.get("environment"), dict) else {}
+    if environment.get("device"):
+        facts.append(f"on {environment['device']}")
+    try:
+        learning_rates = _learning_rates(run)
+    except Exception:  # malformed: the learning-rate section says so
+        learning_rates = None
+    if learning_rates and not _changes(learning_rates[1]):
+        facts.append(f"learning rate {_finite(learning_rates[1])[0]:g} throughout")
+    when = ""
+    if s.get("started"):
+        when = f"started {_fmt_time(s['started'])}"
+        if s.get("finished"):
+            when += f" · finished {_fmt_time(s['finished'])}"
+    message = s.get("message")
+    parts = [
+        '<header class="card head">',
+        f'<div class="kicker">tujie run report · {_e(run_name)}</div>',
+        f'<h1>{_e(title)} <span class="badge badge-{tone}" title="{_e(meaning)}">{_e(label)}</span></h1>',
+        f'<p class="description">{_e(s["description"])}</p>' if s.get("description") else "",
+        f'<p class="when">{_e(when) if when else "date unknown (no start time recorded)"}</p>',
+        _headline(run),
+    ]
+    if facts:
+        parts.append(f'<p class="facts">{" · ".join(_e(f) for f in facts)}</p>')
+    if meaning and status != "finished":
+        parts.append(_note(_e(meaning), "warn" if tone in ("warn", "bad") else "missing"))
+    if message:
+        parts.append(f'<p class="message">{_e(message)}</p>')
+    missing = _missing_pieces(run)
+    if missing or run.problems:
+        items = "".join(f"<li>{m}</li>" for m in missing)
+        items += "".join(f"<li>{_e(p)}</li>" for p in run.problems)
+        parts.append(f'<div class="missing"><strong>Not in this report</strong><ul>{items}</ul></div>')
+    parts.append("</header>")
+    return "".join(parts)
+
+
+def _recipe_from_config(config_text: str | None) -> str | None:
+    """The recipe name from config.yaml, for runs that have not written summary.json yet."""
+    if not config_text:
+        return None
+    try:
+        import yaml
+
+        config = yaml.safe_load(config_text)
+    except Exception:  # a broken config is shown as text anyway; the title can do without it
+        return None
+    recipe = config.get("recipe") if isinstance(config, dict) else None
+    return recipe if isinstance(recipe, str) else None
+
+
+def _missing_pieces(run: RunFiles) -> list[str]:
+    """Plain-language notes on the files that are absent (trusted HTML)."""
+    why = {
+        "config.yaml": "the run's settings are unknown",
+        "metrics.jsonl": "no epoch finished, so there are no training curves",
+        "summary.json": "no test results, model summary, timings or environment",
+        "evaluation.json": "no confusion matrix or per-class table (the test set was not evaluated)",
+        "samples.safetensors": "no example predictions to look at",
+        "text_samples.json": "no example texts to look at",
+        **run.kind.missing,
+    }
+    if not _one_model(run):  # several models: no single history, test set or samples
+        wanted = ["config.yaml", "summary.json", run.kind.result_file]
+        return [f"<code>{name}</code> is missing: {why.get(name, 'its results cannot be shown')}." for name in wanted
+                if name not in run.found]
+    wanted = ["config.yaml", "metrics.jsonl", "summary.json"]
+    if _is_classification(run):
+        wanted += ["evaluation.json", "text_samples.json" if run.text_samples is not None else "samples.safetensors"]
+    return [f"<code>{name}</code> is missing: {why.get(name, 'its results cannot be shown')}." for name in wanted if name not in run.found]
