@@ -9,6 +9,10 @@ import torch
 # (with two threads each op waits for the slower core).
 torch.set_num_threads(1)
 
+# Reports and messages are English unless a test asks for Chinese (tujie.i18n.language("zh")),
+# whatever the machine's locale or TUJIE_LANG say.
+os.environ["TUJIE_LANG"] = "en"
+
 
 @pytest.fixture(autouse=True)
 def _skip_data_tests_without_data(request):

@@ -25,6 +25,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -150,7 +151,7 @@ def _cv_section(run: RunFiles) -> str:
 
 REPORT = KindReport("cross_validation", files=("cv.json",), result_file="cv.json",
                     missing={"cv.json": "no per-fold results of the cross-validation"},
-                    sections=(Section("cross-validation", "Cross-validation", _cv_section, lambda run: run.cv is not None, order=60),),
+                    sections=(Section("cross-validation", N_("Cross-validation"), _cv_section, lambda run: run.cv is not None, order=60),),
                     headline=_headline, facts=_facts)
 register(Kind("cross_validation", run, "k-fold cross-validation of one model: per-fold scores, mean ± std",
               section="cross_validation", config=CrossValidationConfig, aliases={"k": "cross_validation.k"},

@@ -18,6 +18,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -289,7 +290,7 @@ def _embeddings_section(run: RunFiles) -> str:
 
 REPORT = KindReport("embeddings", files=("embeddings.json",), result_file="embeddings.json",
                     missing={"embeddings.json": "no analogies, neighbours or map of the word vectors"},
-                    sections=(Section("embeddings", "Word embeddings", _embeddings_section, lambda run: run.embeddings is not None, order=66),),
+                    sections=(Section("embeddings", N_("Word embeddings"), _embeddings_section, lambda run: run.embeddings is not None, order=66),),
                     headline=_headline, facts=_facts)
 register(Kind("embeddings", run, "word vectors (word2vec, GloVe) judged by analogies, word similarity and neighbours",
               section="embeddings", config=EmbeddingsConfig, report=REPORT, order=60))

@@ -18,6 +18,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -173,7 +174,7 @@ def _ensemble_section(run: RunFiles) -> str:
 
 REPORT = KindReport("ensemble", files=("ensemble.json",), result_file="ensemble.json",
                     missing={"ensemble.json": "no scores of the ensemble and its members"},
-                    sections=(Section("ensemble", "Ensemble", _ensemble_section, lambda run: run.ensemble is not None, order=61),),
+                    sections=(Section("ensemble", N_("Ensemble"), _ensemble_section, lambda run: run.ensemble is not None, order=61),),
                     headline=_headline, facts=_facts)
 register(Kind("ensemble", run, "several models of one recipe, tested alone and as an ensemble",
               section="ensemble", config=EnsembleConfig, report=REPORT, order=20))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -141,8 +142,8 @@ def _gradient_demo_section(run: RunFiles) -> str:
 
 
 REPORT = KindReport("forecast", files=("forecast.json", "gradient_demo.json"),
-                    sections=(Section("forecast", "Forecast", _forecast_section, lambda run: run.forecast is not None, order=63),
-                              Section("gradient-demo", "Exploding gradients", _gradient_demo_section,
+                    sections=(Section("forecast", N_("Forecast"), _forecast_section, lambda run: run.forecast is not None, order=63),
+                              Section("gradient-demo", N_("Exploding gradients"), _gradient_demo_section,
                                       lambda run: run.gradient_demo is not None, order=64)))
 register(Kind("forecast", run, "a time-series forecaster against seasonal-naive and last-value baselines",
               section="forecast", config=ForecastConfig, report=REPORT, order=40))

@@ -18,6 +18,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import _as_float, _e, _finite, _fmt, _img, _section, _table
 from ..report.run_files import RunFiles
@@ -201,7 +202,7 @@ def _lab_section(run: RunFiles) -> str:
 
 REPORT = KindReport("overfitting_lab", files=("lab.json",), result_file="lab.json",
                     missing={"lab.json": "no variants of the overfitting lab to compare"},
-                    sections=(Section("overfitting-lab", "Overfitting lab", _lab_section, lambda run: run.lab is not None, order=62),),
+                    sections=(Section("overfitting-lab", N_("Overfitting lab"), _lab_section, lambda run: run.lab is not None, order=62),),
                     headline=_headline, facts=_facts)
 register(Kind("overfitting_lab", run, "one model on a small training set, plain and with each remedy against overfitting",
               section="lab", config=LabConfig, report=REPORT, order=30))

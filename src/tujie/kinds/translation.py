@@ -19,6 +19,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
+from ..i18n import N_
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -253,6 +254,6 @@ def _attention_maps(translation: dict) -> str:
 
 
 REPORT = KindReport("translation", files=("translation.json",),
-                    sections=(Section("translation", "Translation", _translation_section, lambda run: run.translation is not None, order=65),))
+                    sections=(Section("translation", N_("Translation"), _translation_section, lambda run: run.translation is not None, order=65),))
 register(Kind("translation", run, "a sequence-to-sequence translator on sentence pairs, tested with sacreBLEU",
               section="translation", config=TranslationConfig, report=REPORT, order=50))

@@ -16,6 +16,9 @@ from __future__ import annotations
 import io
 import math
 from contextlib import contextmanager
+from functools import lru_cache
+
+from ..i18n import _, current_language
 
 TRAIN_COLOR = "#4f46e5"     # indigo: training curves
 
@@ -48,16 +51,34 @@ _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuan
               "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "SimHei")
 
 
+@lru_cache(maxsize=1)
+def installed_cjk_fonts() -> tuple[str, ...]:
+    """The CJK fonts matplotlib can use here (Debian: fonts-noto-cjk), in order of preference."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return tuple(f for f in _CJK_FONTS if f in installed)
+
+
+def figure_label(message: str) -> str:
+    """A figure's text in the report's language: Chinese only where a CJK font can draw it.
+
+    Without a CJK font the figure keeps its English labels (never empty boxes); the page
+    around it is Chinese either way.
+    """
+    if current_language() == "zh" and installed_cjk_fonts():
+        return _(message)
+    return message
+
+
 @contextmanager
 def figure_style():
     """A calm, consistent look for every figure, without touching the caller's rcParams."""
     import matplotlib
-    from matplotlib import font_manager
 
     # Class names may be Chinese: put an installed CJK font after DejaVu Sans so Latin text
     # keeps its look and CJK glyphs fall back instead of printing as empty boxes.
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    fonts = ["DejaVu Sans"] + [f for f in _CJK_FONTS if f in installed]
+    fonts = ["DejaVu Sans", *installed_cjk_fonts()]
     rc = {
         "font.family": "sans-serif", "font.sans-serif": fonts, "font.size": 9,
         "axes.edgecolor": "#c4c8d0", "axes.labelcolor": INK_COLOR, "axes.titlesize": 10,

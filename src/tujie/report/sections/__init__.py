@@ -15,6 +15,7 @@ every other section appears only when its data exist.
 
 from __future__ import annotations
 
+from ...i18n import N_
 from ..spec import Section
 from ..run_files import _one_model
 from .about import _config_section, _has_model, _model_section, _run_section
@@ -53,23 +54,23 @@ from .training import (
 )
 
 SHARED = (
-    Section("curves", "Training curves", _curves_section, lambda run: _one_model(run) or run.history, order=10),
-    Section("learning-rate", "Learning rate", _learning_rate_section, _shows_learning_rate, order=20),
-    Section("gradients", "Gradient norms", _gradient_section, _has_gradients, order=30),
-    Section("test", "Test results", _test_section, _has_test, order=40),
-    Section("predicted", "Predicted vs true", _regression_section, _has_regression_pairs, order=50),
-    Section("confusion", "Confusion matrix", _confusion_section, _has_matrix, order=70),
-    Section("per-class", "Per-class results", _per_class_section, _has_per_class, order=80),
-    Section("roc-pr", "ROC and precision–recall", _roc_pr_section, _has_curves, order=90),
-    Section("calibration", "Calibration", _calibration_section, _has_calibration, order=100),
-    Section("threshold", "Decision threshold", _threshold_section, lambda run: _threshold(run) is not None, order=110),
-    Section("predictions", "Predictions", _predictions_section, _has_samples, order=120),
-    Section("wrong", "Mistakes", _wrong_section, _has_samples, order=130),
-    Section("text-mistakes", "Mistakes", _text_mistakes_section, lambda run: run.text_samples is not None, order=140),
-    Section("text-attention", "Attention", _text_attention_section, _has_text_attention, order=150),
-    Section("model", "Model", _model_section, _has_model, order=160),
-    Section("config", "Configuration", _config_section, order=170),
-    Section("run", "Timings and environment", _run_section, order=180),
+    Section("curves", N_("Training curves"), _curves_section, lambda run: _one_model(run) or run.history, order=10),
+    Section("learning-rate", N_("Learning rate"), _learning_rate_section, _shows_learning_rate, order=20),
+    Section("gradients", N_("Gradient norms"), _gradient_section, _has_gradients, order=30),
+    Section("test", N_("Test results"), _test_section, _has_test, order=40),
+    Section("predicted", N_("Predicted vs true"), _regression_section, _has_regression_pairs, order=50),
+    Section("confusion", N_("Confusion matrix"), _confusion_section, _has_matrix, order=70),
+    Section("per-class", N_("Per-class results"), _per_class_section, _has_per_class, order=80),
+    Section("roc-pr", N_("ROC and precision–recall"), _roc_pr_section, _has_curves, order=90),
+    Section("calibration", N_("Calibration"), _calibration_section, _has_calibration, order=100),
+    Section("threshold", N_("Decision threshold"), _threshold_section, lambda run: _threshold(run) is not None, order=110),
+    Section("predictions", N_("Predictions"), _predictions_section, _has_samples, order=120),
+    Section("wrong", N_("Mistakes"), _wrong_section, _has_samples, order=130),
+    Section("text-mistakes", N_("Mistakes"), _text_mistakes_section, lambda run: run.text_samples is not None, order=140),
+    Section("text-attention", N_("Attention"), _text_attention_section, _has_text_attention, order=150),
+    Section("model", N_("Model"), _model_section, _has_model, order=160),
+    Section("config", N_("Configuration"), _config_section, order=170),
+    Section("run", N_("Timings and environment"), _run_section, order=180),
 )
 
 __all__ = ["SHARED", "Section"]
