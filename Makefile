@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 SHARED_DATA := $(abspath ../shared/data)
 export TUJIE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: venv run test bench clean
+.PHONY: venv run test bench i18n clean
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ bench: venv
 	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/mnist_mlp.py
 	$(BIN)/python bench/time_to_accuracy.py
+
+# After marking new messages _("..."): add them to the zh catalog (fill in the Chinese), compile it.
+i18n: venv
+	$(BIN)/python tools/i18n.py update
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -9,7 +9,8 @@ MODULES = ["tujie", "tujie.models._common", "tujie.errors", "tujie._io", "tujie.
            "tujie.layers.activations", "tujie.layers.core", "tujie.layers.conv", "tujie.models._registry",
            "tujie.models.sequential", "tujie.models.mlp", "tujie.models.cnn", "tujie.train.loop",
            "tujie.train.callbacks", "tujie.train.losses", "tujie.train.optimizers", "tujie.train.metrics",
-           "tujie.train.checkpoint", "tujie.train.summary"]
+           "tujie.train.checkpoint", "tujie.train.summary", "tujie.train.builders", "tujie.kinds", "tujie.i18n",
+           "tujie.plots", "tujie.report.page"]
 
 
 @pytest.mark.parametrize("name", MODULES)

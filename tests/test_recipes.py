@@ -30,6 +30,6 @@ def test_recipe_is_valid_and_states_its_source(name):
 
         assert build_batch_transforms(config.data.augment, num_classes=10) != (None, None)
     for variant in (config.lab.variants if config.lab else ()):  # every lab variant is itself a valid config
-        from tujie import config as cfg
+        from tujie import kinds
 
-        cfg.validate(cfg.apply_overrides(config.model_dump(mode="json"), variant.set))
+        kinds.validate(kinds.apply_overrides(config.model_dump(mode="json"), variant.set))

@@ -4,7 +4,7 @@
     python tools/i18n.py update    # add new messages to tujie.po (empty), drop none, then compile
     python tools/i18n.py compile   # tujie.po (+ fragments/*.po) -> tujie.mo
 
-Messages are what the code marks with `_("...")`, `N_("...")` and `ngettext("...", "...", n)`
+Messages are the descriptions and expected-result sources of the recipes, and what the code marks with `_("...")`, `N_("...")` and `ngettext("...", "...", n)`
 (`tujie.i18n`), and figure text marked `figure_label("...")` (`tujie.plots.style`). The catalog is `src/tujie/locale/zh/LC_MESSAGES/tujie.po`; translators working
 in parallel may write `src/tujie/locale/zh/fragments/*.po`, which `compile` reads after it and
 `update` folds into it. Needs Babel (`pip install babel`, in the `test` extra).
@@ -16,6 +16,7 @@ import io
 import sys
 from pathlib import Path
 
+import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -39,6 +40,12 @@ def extract() -> dict:
         if not key or (isinstance(key, tuple) and not key[0]):
             continue
         found.setdefault(key, []).append(f"{filename}:{lineno}")
+    for recipe in sorted((SRC / "recipes").glob("*.yaml")):  # a recipe's own words reach the report and `tujie recipes`
+        spec = yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}
+        variants = [v.get("description") for v in (spec.get("lab") or {}).get("variants", []) if isinstance(v, dict)]
+        for text in (spec.get("description"), (spec.get("expected") or {}).get("source"), *variants):
+            if isinstance(text, str) and text:
+                found.setdefault(text, []).append(f"recipes/{recipe.name}:1")
     return found
 
 
@@ -89,7 +96,8 @@ def update() -> None:
     """Fold fragments into tujie.po, add new messages (untranslated), order by first use, compile."""
     translated = merged()
     found = extract()
-    catalog = Catalog(locale="zh", domain="tujie", project="tujie", charset="utf-8",
+    catalog = Catalog(locale="zh", domain="tujie", project="tujie", version="0.1", charset="utf-8", fuzzy=False,
+                      last_translator="tujie developers", language_team="tujie developers",
                       header_comment="# Chinese (simplified) messages of tujie's report, command line and errors.\n"
                                      "# Terms follow the textbook: 损失函数, 过拟合, 验证集, 混淆矩阵, 精确率, 召回率, 学习率.")
     for key, where in found.items():

@@ -3,7 +3,8 @@
     tujie recipes
     tujie run mnist-mlp --set epochs=3 --set lr=0.002
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
-    tujie report runs/mnist-mlp-20261123-101500
+    tujie report runs/mnist-mlp-20261123-101500 --lang zh
+    tujie kinds
     tujie lr-find mnist-mlp --set optimizer=sgd
     tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
     tujie translate runs/tatoeba-fr-en-attention-20261123-130000 "je suis content ." --beam 5
@@ -18,6 +19,9 @@ from typing import Optional
 import typer
 
 from .errors import TujieError
+from .i18n import _, set_language, translated
+
+LANG_HELP = "language of the report and messages: zh or en (default: TUJIE_LANG, else the locale)"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="tujie (图解): run the textbook's deep-learning recipes and see what happened.")
@@ -27,10 +31,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tujie recipes`) or a .yaml file"),
         set_: list[str] = typer.Option([], "--set", help="override a config key: --set epochs=3 (repeatable)"),
         resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this directory"),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors")):
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+        lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
     """Train and test a recipe; writes a run directory with checkpoints, metrics and report.html."""
     from .runner import run as run_recipe
 
+    set_language(lang)
     result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet else 1)
     status = result.summary["status"]
     if status == "interrupted":
@@ -60,8 +66,9 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
                   batch_size=config.train.batch_size, device=config.device, seed=config.seed,
                   weight_decay=o.weight_decay, **options)
     write_bytes(output, result.plot())
-    typer.echo(f"Suggested learning rate for {o.name}: {result.suggestion:.3g} (the recipe uses {o.lr})")
-    typer.echo(f"Plot: {output}")
+    typer.echo(_("Suggested learning rate for {optimizer}: {lr} (the recipe uses {recipe_lr})").format(
+        optimizer=o.name, lr=f"{result.suggestion:.3g}", recipe_lr=o.lr))
+    typer.echo(_("Plot: {path}").format(path=output))
 
 
 @app.command()
@@ -97,15 +104,28 @@ def recipes():
     items = list_recipes()
     width = max(map(len, items), default=0)
     for name, description in items.items():
-        typer.echo(f"{name:<{width}}  {description}")
+        typer.echo(f"{name:<{width}}  {translated(description)}")
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`")):
-    """Rebuild report.html from a run directory's files."""
+def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`"),
+           lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Rebuild report.html from a run directory's files (any kind, any tujie version)."""
     from .kinds import build_report
 
-    typer.echo(f"Report: {build_report(run_dir)}")
+    set_language(lang)
+    typer.echo(_("Report: {path}").format(path=build_report(run_dir)))
+
+
+@app.command()
+def kinds():
+    """List the kinds of run a recipe's `kind:` may name, one line each."""
+    from . import kinds as registry
+
+    names = registry.names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        typer.echo(f"{name:<{width}}  {_(registry.get(name).description)}")
 
 
 @app.command()
@@ -131,14 +151,21 @@ def datasets():
 def main(argv: list[str] | None = None) -> int:
     """Entry point: errors the user can fix print as one paragraph, not a traceback."""
     try:
+        return _main(argv)
+    finally:
+        set_language(None)  # --lang holds for one command, also when called in-process
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
         code = app(args=argv, standalone_mode=False)  # click returns the code of typer.Exit here
     except TujieError as e:
-        typer.secho(f"Error: {e}", fg=typer.colors.RED, err=True)
+        typer.secho(_("Error: {message}").format(message=e), fg=typer.colors.RED, err=True)
         return 2
     except typer.Exit as e:
         return e.exit_code
     except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
+        typer.echo(_("Interrupted."), err=True)
         return 130
     except Exception as e:  # click's usage errors (typer >= 0.20 vendors click as typer._click): duck-typed
         if callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int):

@@ -15,6 +15,15 @@ Example:
 from __future__ import annotations
 
 
+def _headings(word: str) -> str:
+    """The template's headings ("Expected:", "Received:", "Fix:") in the current language.
+
+    `tujie.i18n` (which imports this module) replaces this with its catalog lookup when it loads,
+    so the ground floor stays free of circles: English until then.
+    """
+    return word
+
+
 class TujieError(Exception):
     """Base class: a one-paragraph message naming the thing, what was expected and the fix."""
 
@@ -22,11 +31,11 @@ class TujieError(Exception):
                  fix: str | None = None):
         parts = [what.rstrip()]
         if expected:
-            parts.append(f"Expected: {expected}.")
+            parts.append(f"{_headings('Expected:')} {expected}.")
         if received:
-            parts.append(f"Received: {received}.")
+            parts.append(f"{_headings('Received:')} {received}.")
         if fix:
-            parts.append(f"Fix: {fix}")
+            parts.append(f"{_headings('Fix:')} {fix}")
         super().__init__(" ".join(p if p.endswith((".", ":", "?", "!")) else p + "." for p in parts))
         self.what, self.expected, self.received, self.fix = what, expected, received, fix
 

@@ -25,6 +25,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import errors
 from .errors import ConfigError
 
 LANGUAGES = ("en", "zh")
@@ -95,6 +96,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalog().ngettext(singular, plural, n)
 
 
+def translated(text: str) -> str:
+    """Text that is data, not code (a recipe's description, the source of its expected result),
+    in the current language when the catalog has it, else as written; "" stays "" (gettext
+    would give the catalog's header for it)."""
+    return catalog().gettext(text) if text else text
+
+
 def N_(message: str) -> str:
     """Mark a message for the catalog without translating it now (module-level tables)."""
     return message
+
+
+# The error template's headings ("Expected:", "Received:", "Fix:") follow the language too.
+N_("Expected:"), N_("Received:"), N_("Fix:")
+errors._headings = _

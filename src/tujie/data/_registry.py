@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 
 from ..errors import ConfigError, closest
+from ..i18n import _
 from .arrays import ArrayDataset
 
 NORMALIZE_MODES = ("unit", "standard", None)
@@ -172,7 +173,8 @@ def load(name: str, *, data_dir=None, validation_split: float = 0.0, test_split:
     if test is None:
         fraction = DEFAULT_TEST_SPLIT if test_split is None else test_split
         train, test = _split_test(train, fraction, seed, stratify=raw.classes is not None)
-        notes.append(f"Held out {fraction:.0%} of the samples as a test set ({len(test):,}; seed {seed}).")
+        notes.append(_("Held out {percent} of the samples as a test set ({n}; seed {seed}).").format(
+            percent=f"{fraction:.0%}", n=f"{len(test):,}", seed=seed))
     elif test_split is not None:
         raise ConfigError(f"Dataset `{key}` has its own test set, so `test_split` does not apply.",
                           expected="test_split=None for this dataset", received=f"test_split={test_split}",
@@ -180,12 +182,14 @@ def load(name: str, *, data_dir=None, validation_split: float = 0.0, test_split:
 
     if limit is not None:
         train, test = train.subset(slice(0, limit)), test.subset(slice(0, limit))
-        notes.append(f"limit={limit}: kept the first {len(train):,} training and {len(test):,} test samples.")
+        notes.append(_("limit={limit}: kept the first {train} training and {test} test samples.").format(
+            limit=limit, train=f"{len(train):,}", test=f"{len(test):,}"))
 
     val = None
     if validation_split:
         train, val = _split_validation(train, validation_split, seed)
-        notes.append(f"Held out {len(val):,} of {len(train) + len(val):,} training samples for validation (seed {seed}).")
+        notes.append(_("Held out {val} of {total} training samples for validation (seed {seed}).").format(
+            val=f"{len(val):,}", total=f"{len(train) + len(val):,}", seed=seed))
 
     mean, std = _statistics(raw, train.x, normalize)
     train, val, test = (None if d is None else _normalized(d, raw, normalize, mean, std, raw.classes)

@@ -18,18 +18,27 @@ from __future__ import annotations
 
 import torch
 
+from ..i18n import N_, _
 from ._registry import RawData, load, register  # noqa: F401  (load: for the examples)
 from .arrays import ArrayDataset
 
 
 def _table(bunch, title: str, classes: bool = True) -> RawData:
-    """A scikit-learn Bunch as RawData: features (N, F) float32, labels (N,) int64 or targets (N, 1) float32."""
+    """A scikit-learn Bunch as RawData: features (N, F) float32, labels (N,) int64 or targets (N, 1) float32.
+
+    `title` is the dataset's English name, marked `N_(...)` by the caller and translated here.
+    """
     x = torch.tensor(bunch.data, dtype=torch.float32)  # (N, F)
     names = [str(c) for c in bunch.target_names] if classes else None
     y = torch.tensor(bunch.target, dtype=torch.int64) if classes else \
         torch.tensor(bunch.target, dtype=torch.float32).unsqueeze(1)  # (N, 1): the shape a regression head outputs
-    kind = f"{len(names)} classes" if classes else "a continuous target"
-    notes = [f"{title}: {len(x):,} samples of {x.shape[1]} features, {kind} (bundled with scikit-learn)."]
+    facts = {"title": _(title), "n": f"{len(x):,}", "features": x.shape[1]}
+    if classes:
+        note = _("{title}: {n} samples of {features} features, {classes} classes (bundled with scikit-learn).").format(
+            **facts, classes=len(names))
+    else:
+        note = _("{title}: {n} samples of {features} features, a continuous target (bundled with scikit-learn).").format(**facts)
+    notes = [note]
     return RawData(ArrayDataset(x, y, names), classes=names, notes=notes)
 
 
@@ -49,7 +58,7 @@ def digits(data_dir=None) -> RawData:
     bunch = load_digits()
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8), values 0..16
     classes = [str(d) for d in range(10)]
-    notes = [f"Digits: {len(x):,} images of 8x8 pixels with 17 grey levels (bundled with scikit-learn)."]
+    notes = [_("Digits: {n} images of 8x8 pixels with 17 grey levels (bundled with scikit-learn).").format(n=f"{len(x):,}")]
     return RawData(ArrayDataset(x, torch.tensor(bunch.target, dtype=torch.int64), classes), classes=classes,
                    pixel_max=16.0, notes=notes)
 
@@ -64,7 +73,7 @@ def iris(data_dir=None) -> RawData:
     """
     from sklearn.datasets import load_iris
 
-    return _table(load_iris(), "Iris")
+    return _table(load_iris(), N_("Iris"))
 
 
 @register("wine")
@@ -77,7 +86,7 @@ def wine(data_dir=None) -> RawData:
     """
     from sklearn.datasets import load_wine
 
-    return _table(load_wine(), "Wine")
+    return _table(load_wine(), N_("Wine"))
 
 
 @register("breast_cancer", aliases=("breast-cancer",))
@@ -98,8 +107,8 @@ def breast_cancer(data_dir=None) -> RawData:
     bunch = load_breast_cancer()
     bunch.target = 1 - bunch.target  # 1 = malignant: the positive class is the disease
     bunch.target_names = bunch.target_names[::-1]
-    raw = _table(bunch, "Breast cancer")
-    raw.notes.append("Breast cancer: label 1 (the positive class) is malignant, 0 benign.")
+    raw = _table(bunch, N_("Breast cancer"))
+    raw.notes.append(_("Breast cancer: label 1 (the positive class) is malignant, 0 benign."))
     return raw
 
 
@@ -117,4 +126,4 @@ def diabetes(data_dir=None) -> RawData:
     """
     from sklearn.datasets import load_diabetes
 
-    return _table(load_diabetes(scaled=False), "Diabetes", classes=False)
+    return _table(load_diabetes(scaled=False), N_("Diabetes"), classes=False)

@@ -23,6 +23,7 @@ import torch
 
 from .._io import atomic_path
 from ..errors import DataError, DataNotFoundError
+from ..i18n import _
 from ._files import cache_dir, resolve, search_paths
 from ._registry import RawData, register
 from .arrays import ArrayDataset
@@ -106,8 +107,9 @@ def _load_idx_dataset(dataset: str, title: str, sha256: dict[str, str], mirrors,
         return ArrayDataset(x, torch.tensor(labels, dtype=torch.int64), classes), images_path.parent
 
     train, folder = read("train")
-    test, _ = read("t10k")
-    notes = [f"{title}: {len(train):,} training and {len(test):,} test images from {folder}."]
+    test, _test_folder = read("t10k")  # not `_`: that name is the translation function here
+    notes = [_("{title}: {train} training and {test} test images from {folder}.").format(
+        title=title, train=f"{len(train):,}", test=f"{len(test):,}", folder=folder)]
     return RawData(train, test, classes, pixel_max=255.0, mean=(mean,), std=(std,), notes=notes)
 
 
@@ -312,9 +314,10 @@ def cifar10(data_dir=None) -> RawData:
     meta = read_pickle(found["batches.meta"]) if "batches.meta" in found else {}
     classes = [n.decode() for n in meta.get(b"label_names", [])] or CIFAR10_CLASSES  # same names; meta is optional
 
-    notes = [f"CIFAR-10: found {len(names)} of 5 training batches ({', '.join(names)}); "
-             f"training on {len(train_x):,} images."]
+    notes = [_("CIFAR-10: found {n} of 5 training batches ({batches}); training on {images} images.").format(
+        n=len(names), batches=", ".join(names), images=f"{len(train_x):,}")]
     if len(names) < 5:
-        notes.append(f"Add the other {5 - len(names)} batches to {found[names[0]].parent} to train on all 50,000 images.")
+        notes.append(_("Add the other {n} batches to {folder} to train on all 50,000 images.").format(
+            n=5 - len(names), folder=found[names[0]].parent))
     return RawData(ArrayDataset(train_x, train_y, classes), ArrayDataset(test_x, test_y, classes), classes,
                    pixel_max=255.0, mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), notes=notes)

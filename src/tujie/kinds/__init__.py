@@ -52,6 +52,9 @@ class Kind:
         report: its result files, sections and headline (`tujie.report.KindReport`).
         resumable: whether `tujie run --resume` can continue it.
         order: its place in listings and in config.yaml (lower first).
+        smoke: (recipe, overrides) of a run that takes seconds on tiny data: the contract test
+            over all kinds runs it end to end.
+        smoke_needs_data: whether that run reads the real datasets (TUJIE_DATA).
     """
 
     name: str
@@ -63,6 +66,8 @@ class Kind:
     report: KindReport | None = None
     resumable: bool = False
     order: int = 50
+    smoke: tuple = ()
+    smoke_needs_data: bool = False
 
     def report_spec(self) -> KindReport:
         return self.report or KindReport(name=self.name)

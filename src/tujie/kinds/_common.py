@@ -77,3 +77,4 @@ def use_pretrained_vectors(model, config: cfg.RunConfig, data) -> None:
 def verbose_of(say) -> int:
     """1 (progress bars) when the run prints, else 0."""
     return 1 if say is print else 0
+

@@ -25,7 +25,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
-from ..i18n import N_
+from ..i18n import N_, _
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -36,6 +36,7 @@ from ..report.format import (
     _img,
     _section,
     _table,
+    metric_label,
 )
 from ..report.run_files import RunFiles
 from ..report.sections.header import _by_headline_order
@@ -65,8 +66,13 @@ def _cross_validation(config, data, run_dir: Path, say) -> dict:
     cv = config.cross_validation or cfg.CrossValidationConfig()
     parts = [p for p in (data.train, data.val) if p is not None]
     pool = ArrayDataset(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]))
-    say(f"{cv.k}-fold {'stratified ' if cv.stratified else ''}cross-validation on {len(pool):,} samples"
-        f"{f', {cv.processes} processes' if cv.processes > 1 else ''}")
+    if cv.processes > 1:
+        line = (_("{k}-fold stratified cross-validation on {samples} samples, {processes} processes") if cv.stratified
+                else _("{k}-fold cross-validation on {samples} samples, {processes} processes"))
+    else:
+        line = (_("{k}-fold stratified cross-validation on {samples} samples") if cv.stratified
+                else _("{k}-fold cross-validation on {samples} samples"))
+    say(line.format(k=cv.k, samples=f"{len(pool):,}", processes=cv.processes))
     build = functools.partial(fresh_learner, config.model_dump(mode="json"), data.num_classes)
     start = time.perf_counter()
     result = cross_validate(build, pool, k=cv.k, stratified=cv.stratified, epochs=config.train.epochs,
@@ -83,10 +89,11 @@ def _cross_validation(config, data, run_dir: Path, say) -> dict:
 
 def fresh_learner(config_json: dict, num_classes: int | None):
     """A new model and Learner from a config (module-level, so worker processes can unpickle it)."""
-    from .._common import build_model
     from ..train.builders import build_learner
+    from . import validate
+    from ._common import build_model
 
-    config = cfg.RunConfig.model_validate(config_json)
+    config = validate(config_json)  # the full schema: the cross_validation section is in it
     model = build_model(config, types.SimpleNamespace(num_classes=num_classes))
     return build_learner(config, model, num_classes=num_classes)
 
@@ -95,15 +102,17 @@ def fresh_learner(config_json: dict, num_classes: int | None):
 def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
     """The test results first (when the recipe has a test split), then the folds' mean ± std."""
     folds, names, means, stds = _cv_metrics(run.cv)
-    several = [(_fmt_pm(means[name], stds.get(name), name), f"{name.replace('_', ' ')}, mean ± std over {len(folds)} folds")
+    several = [(_fmt_pm(means[name], stds.get(name), name),
+                _("{metric}, mean ± std over {k} folds").format(metric=metric_label(name), k=len(folds)))
                for name in _by_headline_order(names)[:2]]
-    return [(v, label) for _, v, label in test_stats][:max(4 - len(several), 1)] + several
+    return [(v, label) for _metric, v, label in test_stats][:max(4 - len(several), 1)] + several
 
 
 def _facts(run: RunFiles) -> list[str]:
     folds = run.cv.get("folds")
     k = run.cv.get("k", len(folds) if isinstance(folds, list) else "?")
-    return [f"{k}-fold cross-validation" + (", stratified" if run.cv.get("stratified") else "")]
+    fact = _("{k}-fold cross-validation, stratified") if run.cv.get("stratified") else _("{k}-fold cross-validation")
+    return [fact.format(k=k)]
 
 
 def _cv_metrics(cv: dict) -> tuple[list[dict], list[str], dict, dict]:
@@ -125,34 +134,36 @@ def _cv_metrics(cv: dict) -> tuple[list[dict], list[str], dict, dict]:
 
 
 def _cv_section(run: RunFiles) -> str:
-    how = ("The data were split into k parts (folds); k models were trained, each with one fold held "
-           "out for testing and the rest for training, so every example is tested exactly once. "
-           "Each dot is one fold's score; the box spans the middle half of the folds. A wide spread "
-           "means the score depends a lot on which examples land in the test fold, so a single "
-           "train/test split would have been luck.")
+    how = _("The data were split into k parts (folds); k models were trained, each with one fold held "
+            "out for testing and the rest for training, so every example is tested exactly once. "
+            "Each dot is one fold's score; the box spans the middle half of the folds. A wide spread "
+            "means the score depends a lot on which examples land in the test fold, so a single "
+            "train/test split would have been luck.")
     folds, names, means, stds = _cv_metrics(run.cv)
     png = figures.cross_validation_boxes(folds, names)
     sizes = run.cv.get("fold_sizes") if isinstance(run.cv.get("fold_sizes"), list) else []
-    header = ["fold", "train", "held out"] + [_e(n.replace("_", " ")) for n in names]
+    header = [_("fold"), _("train"), _("held out")] + [_e(metric_label(n)) for n in names]
     rows = []
     for i, fold in enumerate(folds):
         size = sizes[i] if i < len(sizes) and isinstance(sizes[i], list) and len(sizes[i]) == 2 else [None, None]
         rows.append([str(i + 1), _e(_fmt(size[0])), _e(_fmt(size[1]))]
                     + [_e(_fmt(_as_float(fold.get(n)), n)) for n in names])
-    footer = ["mean ± std", "", ""] + [_e(_fmt_pm(means.get(n), stds.get(n), n)) for n in names]
+    footer = [_("mean ± std"), "", ""] + [_e(_fmt_pm(means.get(n), stds.get(n), n)) for n in names]
     k = run.cv.get("k", len(folds))
-    kind = ("stratified: every fold keeps the class proportions of the whole data set"
-            if run.cv.get("stratified") else "not stratified: folds are random slices")
-    body = (_img(png, "cross-validation scores per fold")
-            + f'<p class="aside">{_e(f"{k} folds, {kind}.")}</p>'
+    kind = (_("stratified: every fold keeps the class proportions of the whole data set")
+            if run.cv.get("stratified") else _("not stratified: folds are random slices"))
+    aside = _("{k} folds, {kind}.").format(k=k, kind=kind)
+    body = (_img(png, _("cross-validation scores per fold"))
+            + f'<p class="aside">{_e(aside)}</p>'
             + f'<div class="scroll">{_table(header, rows, "numbers", footer=footer)}</div>')
-    return _section("cross-validation", "Cross-validation", how, body)
+    return _section("cross-validation", _("Cross-validation"), how, body)
 
 
 REPORT = KindReport("cross_validation", files=("cv.json",), result_file="cv.json",
-                    missing={"cv.json": "no per-fold results of the cross-validation"},
+                    missing={"cv.json": N_("no per-fold results of the cross-validation")},
                     sections=(Section("cross-validation", N_("Cross-validation"), _cv_section, lambda run: run.cv is not None, order=60),),
                     headline=_headline, facts=_facts)
-register(Kind("cross_validation", run, "k-fold cross-validation of one model: per-fold scores, mean ± std",
+register(Kind("cross_validation", run, N_("k-fold cross-validation of one model: per-fold scores, mean ± std"),
               section="cross_validation", config=CrossValidationConfig, aliases={"k": "cross_validation.k"},
-              report=REPORT, order=10))
+              report=REPORT, order=10,
+              smoke=("digits-cv", ("epochs=1", "k=2"))))

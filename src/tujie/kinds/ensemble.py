@@ -18,7 +18,7 @@ from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
-from ..i18n import N_
+from ..i18n import N_, _, ngettext
 from ..report import KindReport, Section
 from ..report.format import (
     _as_float,
@@ -30,6 +30,7 @@ from ..report.format import (
     _lower_is_better,
     _section,
     _table,
+    metric_label,
 )
 from ..report.run_files import RunFiles
 from ..utils import seed_everything
@@ -52,11 +53,11 @@ def run(context: RunContext) -> dict:
 
 def _ensemble(config, data, run_dir: Path, say) -> dict:
     """Train `members` models (different seeds, or bootstrap resamples), then test each and their ensemble."""
-    from .._common import build_model
-    from .._test_phase import test_model as _test
     from ..train import Learner, save_weights
     from ..train.builders import build_learner
     from ..train.ensemble import Ensemble
+    from ._common import build_model
+    from ._test_phase import test_model as _test
 
     spec = config.ensemble or cfg.EnsembleConfig()
     members, rows = [], []
@@ -74,7 +75,8 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
         save_weights(run_dir / f"member-{i + 1}.safetensors", learner.model, {"seed": seed, **scores})
         rows.append({"name": f"member {i + 1}", "seed": seed, **scores, "history": learner.history.epochs})
         members.append(learner.model.eval())
-        say(f"member {i + 1}/{spec.members}: " + " - ".join(f"{k}: {v:.4f}" for k, v in scores.items()))
+        say(_("member {i}/{n}: {scores}").format(i=i + 1, n=spec.members,
+                                                  scores=" - ".join(f"{k}: {v:.4f}" for k, v in scores.items())))
     weights = None
     if spec.method == "weighted":  # weight members by their validation accuracy (or inverse loss)
         key = "val_accuracy" if "val_accuracy" in rows[0]["history"][-1] else "val_loss"
@@ -90,7 +92,7 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
     member_rows = [{k: v for k, v in row.items() if k != "history"} for row in rows]
     write_json(run_dir / "ensemble.json", {"method": spec.method, "bagging": spec.bagging, "metric": metric,
                                            "members": member_rows, "ensemble": test, "weights": weights})
-    say("ensemble: " + " - ".join(f"{k}: {v:.4f}" for k, v in test.items()))
+    say(_("ensemble: {scores}").format(scores=" - ".join(f"{k}: {v:.4f}" for k, v in test.items())))
     member_values = [row[metric] for row in member_rows]
     results = {f"test_{k}": v for k, v in test.items()}
     results.update({f"members_mean_{metric}": sum(member_values) / len(member_values), f"members_best_{metric}": max(member_values)})
@@ -103,15 +105,21 @@ def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
     metric, members, scores, combined = _ensemble_scores(run.ensemble)
     best_name, best = _best_member(members, scores, metric)
     method = run.ensemble.get("method")
-    several = [(_fmt(combined, metric), f"ensemble {metric.replace('_', ' ')}" + (f" ({method})" if method else "")),
-               (_fmt(best, metric), f"best member {metric.replace('_', ' ')} ({best_name})")]
+    label = _("ensemble {metric} ({method})") if method else _("ensemble {metric}")
+    several = [(_fmt(combined, metric), label.format(metric=metric_label(metric), method=method)),
+               (_fmt(best, metric), _("best member {metric} ({name})").format(metric=metric_label(metric), name=best_name))]
     return several + [(v, label) for name, v, label in test_stats if name != metric]
 
 
 def _facts(run: RunFiles) -> list[str]:
     members = run.ensemble.get("members")
     count = len(members) if isinstance(members, list) else "?"
-    return [f"ensemble of {count} members" + (f" ({run.ensemble['method']})" if run.ensemble.get("method") else "")]
+    n = count if isinstance(count, int) else 2  # "?": the plural
+    if run.ensemble.get("method"):
+        fact = ngettext("ensemble of {n} member ({method})", "ensemble of {n} members ({method})", n)
+    else:
+        fact = ngettext("ensemble of {n} member", "ensemble of {n} members", n)
+    return [fact.format(n=count, method=run.ensemble.get("method"))]
 
 
 def _ensemble_scores(ensemble: dict) -> tuple[str, list[dict], list[float], float]:
@@ -125,8 +133,16 @@ def _ensemble_scores(ensemble: dict) -> tuple[str, list[dict], list[float], floa
     return metric, members, [_as_float(m.get(metric)) for m in members], _as_float(combined.get(metric))
 
 
+def _member_name(member: dict, index: int) -> str:
+    """A member's name for the page: the "member 3" this kind records reads "成员 3" in Chinese;
+    a name given otherwise is shown as written."""
+    name = str(member.get("name", f"member {index + 1}"))
+    number = name.removeprefix("member ")
+    return _("member {i}").format(i=number) if number.isdigit() and name != number else name
+
+
 def _best_member(members: list[dict], scores: list[float], metric: str) -> tuple[str, float]:
-    ranked = [(s, str(m.get("name", f"member {i + 1}"))) for i, (m, s) in enumerate(zip(members, scores))
+    ranked = [(s, _member_name(m, i)) for i, (m, s) in enumerate(zip(members, scores))
               if math.isfinite(s)]
     if not ranked:
         raise ValueError(f"no member has a finite {metric}")
@@ -135,18 +151,18 @@ def _best_member(members: list[dict], scores: list[float], metric: str) -> tuple
 
 
 def _ensemble_section(run: RunFiles) -> str:
-    how = ("Several models trained separately vote together. Grey bars are the members, the "
-           "coloured bar the ensemble, the dashed line the average member. The y axis is zoomed in, "
-           "so small differences look large: read the numbers. An ensemble helps when its members "
-           "make different mistakes.")
+    how = _("Several models trained separately vote together. Grey bars are the members, the "
+            "coloured bar the ensemble, the dashed line the average member. The y axis is zoomed in, "
+            "so small differences look large: read the numbers. An ensemble helps when its members "
+            "make different mistakes.")
     metric, members, scores, combined = _ensemble_scores(run.ensemble)
-    names = [str(m.get("name", f"member {i + 1}")) for i, m in enumerate(members)]
+    names = [_member_name(m, i) for i, m in enumerate(members)]
     png = figures.ensemble_bars(names, scores, combined, metric)
     finite = _finite(scores)
-    body = [_img(png, f"{metric} of each ensemble member and of the ensemble")]
-    methods = {"average": "averages the members' predicted probabilities",
-               "vote": "takes a majority vote of the members' predicted classes",
-               "weighted": "takes a weighted average of the members' predicted probabilities"}
+    body = [_img(png, _("{metric} of each ensemble member and of the ensemble").format(metric=metric))]
+    methods = {"average": _("It averages the members' predicted probabilities."),
+               "vote": _("It takes a majority vote of the members' predicted classes."),
+               "weighted": _("It takes a weighted average of the members' predicted probabilities.")}
     method = run.ensemble.get("method")
     if finite and math.isfinite(combined):
         mean = sum(finite) / len(finite)
@@ -158,23 +174,31 @@ def _ensemble_section(run: RunFiles) -> str:
                 return "level with"
             return ("above" if delta > 0 else "below") if sign > 0 else ("below" if delta < 0 else "above")
 
-        text = (f"The ensemble scores {_fmt(combined, metric)}, {_difference(combined - mean, metric)} "
-                f"{relation(combined - mean)} its average member and {_difference(combined - best, metric)} "
-                f"{relation(combined - best)} its best ({best_name}).")
+        versus_mean = {"above": _("{difference} above its average member"),
+                       "below": _("{difference} below its average member"),
+                       "level with": _("{difference} level with its average member")}[relation(combined - mean)]
+        versus_best = {"above": _("{difference} above its best ({name})"),
+                       "below": _("{difference} below its best ({name})"),
+                       "level with": _("{difference} level with its best ({name})")}[relation(combined - best)]
+        text = _("The ensemble scores {score}, {versus_mean} and {versus_best}.").format(
+            score=_fmt(combined, metric),
+            versus_mean=versus_mean.format(difference=_difference(combined - mean, metric)),
+            versus_best=versus_best.format(difference=_difference(combined - best, metric), name=best_name))
         if method in methods:
-            text += f" It {methods[method]}."
+            text = _("{comparison} {method}").format(comparison=text, method=methods[method])
         body.append(f'<p class="lead">{_e(text)}</p>')
     columns = figures.scalar_metrics(members + [run.ensemble["ensemble"]])
     rows = [[_e(name)] + [_e(_fmt(_as_float(m.get(c)), c)) for c in columns] for name, m in zip(names, members)]
-    rows.append(["<b>ensemble</b>"] + [_e(_fmt(_as_float(run.ensemble["ensemble"].get(c)), c)) for c in columns])
-    body.append(_table(["model"] + [_e(c.replace("_", " ")) for c in columns], rows, "numbers",
+    rows.append(["<b>" + _e(_("ensemble")) + "</b>"] + [_e(_fmt(_as_float(run.ensemble["ensemble"].get(c)), c)) for c in columns])
+    body.append(_table([_("model")] + [_e(metric_label(c)) for c in columns], rows, "numbers",
                        [""] * (len(rows) - 1) + ["highlight"]))
-    return _section("ensemble", "Ensemble", how, "".join(body))
+    return _section("ensemble", _("Ensemble"), how, "".join(body))
 
 
 REPORT = KindReport("ensemble", files=("ensemble.json",), result_file="ensemble.json",
-                    missing={"ensemble.json": "no scores of the ensemble and its members"},
+                    missing={"ensemble.json": N_("no scores of the ensemble and its members")},
                     sections=(Section("ensemble", N_("Ensemble"), _ensemble_section, lambda run: run.ensemble is not None, order=61),),
                     headline=_headline, facts=_facts)
-register(Kind("ensemble", run, "several models of one recipe, tested alone and as an ensemble",
-              section="ensemble", config=EnsembleConfig, report=REPORT, order=20))
+register(Kind("ensemble", run, N_("several models of one recipe, tested alone and as an ensemble"),
+              section="ensemble", config=EnsembleConfig, report=REPORT, order=20,
+              smoke=("mnist-ensemble", ("dataset=digits", "epochs=1", "ensemble.members=2"))))

@@ -20,7 +20,8 @@ import datetime as dt
 import time
 
 from ..errors import ConfigError
-from ..i18n import _
+from ..i18n import N_, _
+from ..train.summary import fit_timings
 from ..utils import environment
 from . import Kind, RunContext, register
 from ._test_phase import test_model
@@ -76,7 +77,8 @@ def run(context: RunContext) -> dict:
             status, message = "diverged", learner.stop_reason
     except KeyboardInterrupt:
         status = "interrupted"
-        message = f"interrupted during epoch {learner.epoch + 1}; continue with: tujie run --resume {run_dir}"
+        message = _("interrupted during epoch {epoch}; continue with: tujie run --resume {run_dir}").format(
+            epoch=learner.epoch + 1, run_dir=run_dir)
     summary = _summarize(learner, checkpoint, status, message, started)
     if status == "finished" and data.test is not None:
         summary["test"] = test_model(learner, data, config, run_dir)
@@ -86,7 +88,6 @@ def run(context: RunContext) -> dict:
 
 
 def _summarize(learner, checkpoint, status, message, started) -> dict:
-    epochs = learner.history.epochs
     model_info = learner.summary(print_fn=None) if learner.input_shape else {}
     return {
         "task": "regression" if learner.kind == "regression" else "classification",
@@ -94,8 +95,7 @@ def _summarize(learner, checkpoint, status, message, started) -> dict:
         "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "monitor": checkpoint.monitor,
         "stopped_early": bool(learner.stop_reason) and not learner.diverged, "stop_reason": learner.stop_reason,
         "restored_epoch": learner.restored_epoch,
-        "timings": {"train_s": sum(e["epoch_time_s"] for e in epochs), "epoch_s": [e["epoch_time_s"] for e in epochs],
-                    "samples_per_s": (sum(e["samples_per_s"] for e in epochs) / len(epochs)) if epochs else None},
+        "timings": fit_timings(learner),
         "environment": {**environment(), "device": str(learner.device)},
         "model": {**model_info, "name": type(learner.model).__name__},
         "started": dt.datetime.fromtimestamp(time.time() - (time.perf_counter() - started)).isoformat(timespec="seconds"),
@@ -103,4 +103,5 @@ def _summarize(learner, checkpoint, status, message, started) -> dict:
     }
 
 
-register(Kind("train", run, "one supervised model (images, tabular data, text): fit, test, report", resumable=True, order=0))
+register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True, order=0,
+              smoke=("digits-mlp", ("epochs=1",))))

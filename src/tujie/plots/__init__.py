@@ -3,7 +3,7 @@
 A floor of its own below `train/`, `evaluate/` and the domains: anything that draws imports
 from here, and nothing here knows a run, a recipe, a kind or a report page.
 
-    style           colours, fonts (a CJK font when one is installed), `new_figure`, `png_bytes`
+    style           colours, fonts (a CJK font when one is installed), `figure_label`, `new_figure`, `png_bytes`
     training        training curves, learning rate, gradient norms per layer
     classification  confusion matrix, prediction grids, ROC/PR, calibration, threshold, regression
     comparison      cross-validation folds, ensemble members, overfitting-lab variants
@@ -45,6 +45,7 @@ from .style import (
                              _finite,
                              _positive_or_nan,
                              class_colors,
+                             figure_label,
                              figure_style,
                              new_figure,
                              plain_text,
@@ -63,7 +64,7 @@ from .words import bleu_by_length, embedding_projection
 
 __all__ = ["BETTER_COLOR", "CHANCE_COLOR", "CORRECT_COLOR", "DPI", "INK_COLOR", "NEUTRAL_COLOR", "TRAIN_COLOR",
            "VAL_COLOR", "WRONG_COLOR", "bleu_by_length", "class_colors", "confusion_matrix", "cross_validation_boxes",
-           "curve_panels", "embedding_projection", "ensemble_bars", "figure_style", "gap_bars", "gradient_norms",
+           "curve_panels", "embedding_projection", "ensemble_bars", "figure_label", "figure_style", "gap_bars", "gradient_norms",
            "labelled_layers", "learning_rate_curve", "new_figure", "overfitting_lab_curves", "plain_text", "png_bytes",
            "predicted_vs_true", "prediction_grid", "reliability_diagram", "roc_pr_curves", "scalar_metrics",
            "spans_decades", "threshold_tradeoff", "training_curves"]

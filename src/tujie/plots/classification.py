@@ -16,6 +16,7 @@ from .style import (
     _as_float,
     _curves,
     class_colors,
+    figure_label,
     figure_style,
     new_figure,
     png_bytes,
@@ -68,10 +69,10 @@ def confusion_matrix(matrix, classes: list[str]) -> bytes:
                       else 0, ha="right" if k > 12 or max(map(len, labels), default=0) > 2 else "center",
                       fontsize=8)
         ax.set_yticks(ticks, labels, fontsize=8)
-        ax.set_xlabel("predicted class")
-        ax.set_ylabel("true class")
+        ax.set_xlabel(figure_label("predicted class"))
+        ax.set_ylabel(figure_label("true class"))
         colorbar = fig.colorbar(image, ax=ax, shrink=0.8, fraction=0.05)
-        colorbar.set_label("share of the true class's examples")
+        colorbar.set_label(figure_label("share of the true class's examples"))
         colorbar.outline.set_visible(False)
         return png_bytes(fig, tight=True)
 
@@ -217,29 +218,36 @@ def roc_pr_curves(roc: dict | None, pr_curve: dict | None, classes: list[str] | 
             for index, ((x, y), color) in enumerate(zip(lines, colors)):
                 name = classes[index] if classes and index < len(classes) else str(index)
                 ax.plot(x, y, color=color, linewidth=1.0 if multiclass else 1.9,
-                        label=name if class_legend else (None if multiclass else "model"))
+                        label=name if class_legend else (None if multiclass else figure_label("model")))
             if kind == "roc":
-                ax.plot([0, 1], [0, 1], color=CHANCE_COLOR, linestyle="--", linewidth=1.0, label="chance")
+                ax.plot([0, 1], [0, 1], color=CHANCE_COLOR, linestyle="--", linewidth=1.0,
+                        label=figure_label("chance"))
                 x_mark, y_mark = _as_float(point.get("fpr")), _as_float(point.get("tpr"))
                 area, area_name = auc, "AUC"
-                ax.set_xlabel("false positive rate (share of negatives flagged)")
-                ax.set_ylabel("true positive rate (recall)")
-                title = "ROC, one vs rest" if multiclass else "ROC curve"
+                ax.set_xlabel(figure_label("false positive rate (share of negatives flagged)"))
+                ax.set_ylabel(figure_label("true positive rate (recall)"))
+                title = figure_label("ROC, one vs rest") if multiclass else figure_label("ROC curve")
             else:
                 prevalence_value = _as_float(prevalence)
                 if not multiclass and math.isfinite(prevalence_value):
                     ax.axhline(prevalence_value, color=CHANCE_COLOR, linestyle="--", linewidth=1.0,
-                               label=f"chance (positives {prevalence_value:.0%})")
+                               label=figure_label("chance (positives {share})").format(
+                                   share=f"{prevalence_value:.0%}"))
                 x_mark, y_mark = _as_float(point.get("recall")), _as_float(point.get("precision"))
                 area, area_name = average_precision, "AP"
-                ax.set_xlabel("recall (share of positives found)")
-                ax.set_ylabel("precision (share of flagged that are positive)")
-                title = "precision–recall, one vs rest" if multiclass else "precision–recall curve"
+                ax.set_xlabel(figure_label("recall (share of positives found)"))
+                ax.set_ylabel(figure_label("precision (share of flagged that are positive)"))
+                title = (figure_label("precision–recall, one vs rest") if multiclass
+                         else figure_label("precision–recall curve"))
             if math.isfinite(area):
-                title += f" ({'macro ' if multiclass else ''}{area_name} {area:.3f})"
+                score = f"{area_name} {area:.3f}"
+                if multiclass:
+                    score = figure_label("macro {score}").format(score=score)
+                title += f" ({score})"
             if math.isfinite(x_mark) and math.isfinite(y_mark):
                 threshold = _as_float(point.get("threshold"))
-                label = f"chosen threshold {threshold:.2f}" if math.isfinite(threshold) else "chosen threshold"
+                label = (figure_label("chosen threshold {threshold}").format(threshold=f"{threshold:.2f}")
+                         if math.isfinite(threshold) else figure_label("chosen threshold"))
                 ax.plot([x_mark], [y_mark], marker="o", markersize=8, color=WRONG_COLOR,
                         markeredgecolor="white", linestyle="none", zorder=5, label=label)
             ax.set_title(title)
@@ -248,9 +256,9 @@ def roc_pr_curves(roc: dict | None, pr_curve: dict | None, classes: list[str] | 
             ax.set_aspect("equal")
             if multiclass and len(lines) > 10:
                 ax.plot([], [], color=colors[len(colors) // 2], linewidth=1.0,
-                        label=f"one line per class ({len(lines)})")
+                        label=figure_label("one line per class ({count})").format(count=len(lines)))
             if class_legend:
-                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, title="class",
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, title=figure_label("class"),
                           title_fontsize=7)
             else:
                 ax.legend(loc="lower right" if kind == "roc" else "lower left", fontsize=7)
@@ -295,23 +303,24 @@ def reliability_diagram(count, confidence, accuracy, bin_edges=None, ece: float 
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         top.bar([centers[i] for i in filled], [accuracy[i] for i in filled],
                 width=[0.92 * widths[i] for i in filled], color=TRAIN_COLOR, alpha=0.85,
-                label="fraction positive" if binary else "accuracy")
+                label=figure_label("fraction positive") if binary else figure_label("accuracy"))
         gaps = [i for i in filled if math.isfinite(confidence[i])]
         top.bar([centers[i] for i in gaps], [confidence[i] - accuracy[i] for i in gaps],
                 bottom=[accuracy[i] for i in gaps], width=[0.92 * widths[i] for i in gaps],
-                color=WRONG_COLOR, alpha=0.25, label="gap to mean confidence")
+                color=WRONG_COLOR, alpha=0.25, label=figure_label("gap to mean confidence"))
         top.plot([0, 1], [0, 1], color=INK_COLOR, linestyle="--", linewidth=1.0,
-                 label="perfect calibration")
+                 label=figure_label("perfect calibration"))
         top.set_xlim(min(edges[0], 0.0), max(edges[-1], 1.0))
         top.set_ylim(0, 1.02)
-        top.set_ylabel("fraction positive" if binary else "accuracy")
-        top.set_title("reliability diagram" + (f" (ECE {ece:.3f})" if math.isfinite(ece) else ""))
+        top.set_ylabel(figure_label("fraction positive") if binary else figure_label("accuracy"))
+        top.set_title(figure_label("reliability diagram (ECE {ece})").format(ece=f"{ece:.3f}") if math.isfinite(ece)
+                      else figure_label("reliability diagram"))
         top.legend(loc="upper left", fontsize=8)
         bottom.bar(centers, [c if math.isfinite(c) else 0.0 for c in counts],
-                   width=[0.92 * w for w in widths], color=NEUTRAL_COLOR, label="examples per bin")
-        bottom.set_ylabel("examples")
-        bottom.set_xlabel("predicted probability of the positive class" if binary
-                          else "confidence (probability of the predicted class)")
+                   width=[0.92 * w for w in widths], color=NEUTRAL_COLOR, label=figure_label("examples per bin"))
+        bottom.set_ylabel(figure_label("examples"))
+        bottom.set_xlabel(figure_label("predicted probability of the positive class") if binary
+                          else figure_label("confidence (probability of the predicted class)"))
         bottom.legend(loc="upper left", fontsize=8)
         return png_bytes(fig)
 
@@ -343,24 +352,26 @@ def threshold_tradeoff(thresholds, precisions, recalls, f1s, threshold: float,
     if not t:
         raise ValueError("at least one threshold; received none")
     threshold, target = _as_float(threshold), _as_float(target)
+    criterion_name = {"precision": figure_label("precision"), "recall": figure_label("recall")}.get(criterion, criterion)
     with figure_style():
         fig = new_figure(6.0, 3.3)
         ax = fig.subplots()
-        for values, label, color in zip(series, ("precision", "recall", "F1"),
+        for values, label, color in zip(series, (figure_label("precision"), figure_label("recall"), "F1"),
                                         (TRAIN_COLOR, VAL_COLOR, NEUTRAL_COLOR)):
             ax.plot(t[:len(values)], values, color=color, label=label, drawstyle="steps-post",
                     linewidth=1.8)
         if math.isfinite(threshold):
             ax.axvline(threshold, color=WRONG_COLOR, linestyle="--", linewidth=1.2,
-                       label=f"chosen threshold {threshold:.2f}")
+                       label=figure_label("chosen threshold {threshold}").format(threshold=f"{threshold:.2f}"))
         if math.isfinite(target):
             ax.axhline(target, color=INK_COLOR, linestyle=":", linewidth=0.9,
-                       label=f"target {criterion} {target:g}")
-        ax.set_xlabel("threshold (predict positive when score ≥ threshold)")
-        ax.set_ylabel("score")
+                       label=figure_label("target {criterion} {target}").format(criterion=criterion_name,
+                                                                                target=f"{target:g}"))
+        ax.set_xlabel(figure_label("threshold (predict positive when score ≥ threshold)"))
+        ax.set_ylabel(figure_label("score"))
         ax.set_ylim(-0.02, 1.02)
-        goal = "best F1" if criterion == "f1" else f"{criterion} ≥ {target:g}"
-        ax.set_title(f"threshold trade-off ({goal})")
+        goal = figure_label("best F1") if criterion == "f1" else f"{criterion_name} ≥ {target:g}"
+        ax.set_title(figure_label("threshold trade-off ({goal})").format(goal=goal))
         ax.legend(loc="best", fontsize=8)
         return png_bytes(fig)
 
@@ -400,23 +411,24 @@ def predicted_vs_true(pairs, r2: float | None = None, rmse: float | None = None,
         scatter, histogram = fig.subplots(1, 2, width_ratios=[1.1, 1.0])
         alpha = 0.7 if len(shown) < 300 else 0.3
         scatter.scatter(shown[:, 0], shown[:, 1], s=10 if len(shown) < 1000 else 5, color=TRAIN_COLOR,
-                        alpha=alpha, linewidths=0, label=f"test examples ({len(data):,})")
+                        alpha=alpha, linewidths=0,
+                        label=figure_label("test examples ({count})").format(count=f"{len(data):,}"))
         low, high = float(data.min()), float(data.max())
         pad = 0.03 * (high - low or 1.0)
         scatter.plot([low - pad, high + pad], [low - pad, high + pad], color=INK_COLOR, linestyle="--",
-                     linewidth=1.0, label="perfect prediction (y = x)")
+                     linewidth=1.0, label=figure_label("perfect prediction (y = x)"))
         scatter.set_xlim(low - pad, high + pad)
         scatter.set_ylim(low - pad, high + pad)
         scatter.set_aspect("equal")
-        scatter.set_xlabel("true value")
-        scatter.set_ylabel("predicted value")
-        scatter.set_title("predicted vs true" + (f" ({' · '.join(metrics)})" if metrics else ""))
+        scatter.set_xlabel(figure_label("true value"))
+        scatter.set_ylabel(figure_label("predicted value"))
+        scatter.set_title(figure_label("predicted vs true") + (f" ({' · '.join(metrics)})" if metrics else ""))
         scatter.legend(loc="upper left", fontsize=8)
         bins = int(min(50, max(10, math.sqrt(len(residuals)))))
-        histogram.hist(residuals, bins=bins, color=VAL_COLOR, alpha=0.85, label="examples")
-        histogram.axvline(0.0, color=INK_COLOR, linestyle="--", linewidth=1.0, label="no error")
-        histogram.set_xlabel("residual (predicted − true)")
-        histogram.set_ylabel("examples")
-        histogram.set_title(f"residuals (mean {residuals.mean():+.3g})")
+        histogram.hist(residuals, bins=bins, color=VAL_COLOR, alpha=0.85, label=figure_label("examples"))
+        histogram.axvline(0.0, color=INK_COLOR, linestyle="--", linewidth=1.0, label=figure_label("no error"))
+        histogram.set_xlabel(figure_label("residual (predicted − true)"))
+        histogram.set_ylabel(figure_label("examples"))
+        histogram.set_title(figure_label("residuals (mean {mean})").format(mean=f"{residuals.mean():+.3g}"))
         histogram.legend(loc="upper right", fontsize=8)
         return png_bytes(fig)

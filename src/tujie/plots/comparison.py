@@ -13,11 +13,12 @@ from .style import (
     WRONG_COLOR,
     _as_float,
     _finite,
+    figure_label,
     figure_style,
     new_figure,
     png_bytes,
 )
-from .training import _epochs, scalar_metrics
+from .training import _epochs, _metric_title, scalar_metrics
 
 
 def cross_validation_boxes(folds: list[dict], metrics: list[str] | None = None) -> bytes:
@@ -51,13 +52,15 @@ def cross_validation_boxes(folds: list[dict], metrics: list[str] | None = None) 
             ax.boxplot([finite], widths=0.5, showmeans=True, medianprops={"color": INK_COLOR},
                        meanprops={"marker": "^", "markerfacecolor": VAL_COLOR, "markeredgecolor": VAL_COLOR})
             jitter = np.linspace(-0.12, 0.12, len(finite)) if len(finite) > 1 else [0.0]
-            ax.scatter(1 + np.asarray(jitter), finite, s=18, color=TRAIN_COLOR, zorder=3, label="one fold")
-            ax.plot([], [], marker="^", color=VAL_COLOR, linestyle="none", label="mean")
-            ax.set_xticks([1], [name.replace("_", " ")])
-            ax.set_ylabel(name.replace("_", " "))
+            ax.scatter(1 + np.asarray(jitter), finite, s=18, color=TRAIN_COLOR, zorder=3,
+                       label=figure_label("one fold"))
+            ax.plot([], [], marker="^", color=VAL_COLOR, linestyle="none", label=figure_label("mean"))
+            ax.set_xticks([1], [_metric_title(name)])
+            ax.set_ylabel(_metric_title(name))
             ax.set_title(f"{np.mean(finite):.3g} ± {np.std(finite, ddof=1) if len(finite) > 1 else 0.0:.2g}")
         axes[0].legend(loc="best", fontsize=8)
-        fig.suptitle(f"{len(folds)}-fold cross-validation (mean ± std over the folds)", fontsize=10,
+        fig.suptitle(figure_label("{folds}-fold cross-validation (mean ± std over the folds)").format(folds=len(folds)),
+                     fontsize=10,
                      fontweight="bold", color=INK_COLOR)
         return png_bytes(fig)
 
@@ -91,7 +94,7 @@ def ensemble_bars(names: list[str], values: list[float], ensemble_value: float,
     bottom = low - 0.8 * span
     if low >= 0 and bottom < 0:
         bottom = 0.0
-    labels = [str(n) for n in names] + ["ensemble"]
+    labels = [str(n) for n in names] + [figure_label("ensemble")]
     heights = [v if math.isfinite(v) else math.nan for v in scores] + [ensemble_value]
     member_mean = sum(_finite(scores)) / len(_finite(scores)) if _finite(scores) else math.nan
     with figure_style():
@@ -100,21 +103,21 @@ def ensemble_bars(names: list[str], values: list[float], ensemble_value: float,
         colors = [NEUTRAL_COLOR] * len(scores) + [TRAIN_COLOR]
         bars = ax.bar(range(len(labels)), [h - bottom if math.isfinite(h) else 0.0 for h in heights],
                       bottom=bottom, color=colors, width=0.7)
-        bars[-1].set_label("ensemble")
+        bars[-1].set_label(figure_label("ensemble"))
         if scores:
-            bars[0].set_label("members")
+            bars[0].set_label(figure_label("members"))
         for x, h in enumerate(heights):
             if math.isfinite(h):
                 ax.text(x, h + 0.03 * span, f"{h:.4g}", ha="center", va="bottom", fontsize=7, color=INK_COLOR)
         if math.isfinite(member_mean):
             ax.axhline(member_mean, color=INK_COLOR, linestyle="--", linewidth=1.0,
-                       label=f"mean member {member_mean:.4g}")
+                       label=figure_label("mean member {value}").format(value=f"{member_mean:.4g}"))
         ax.set_ylim(bottom, high + 0.35 * span)
         rotate = len(labels) > 6 or max(map(len, labels)) > 10
         ax.set_xticks(range(len(labels)), labels, rotation=45 if rotate else 0,
                       ha="right" if rotate else "center", fontsize=8)
-        ax.set_ylabel(metric.replace("_", " "))
-        ax.set_title(f"{metric.replace('_', ' ')} of each member and of the ensemble")
+        ax.set_ylabel(_metric_title(metric))
+        ax.set_title(figure_label("{metric} of each member and of the ensemble").format(metric=_metric_title(metric)))
         ax.legend(loc="upper left", fontsize=8)
         return png_bytes(fig, tight=True)
 
@@ -159,19 +162,19 @@ def overfitting_lab_curves(variants: list[dict]) -> bytes:
             history = [r for r in variant.get("history") or [] if isinstance(r, dict)]
             epochs = _epochs(history)
             marker = "o" if len(history) <= 30 else None
-            for key, label, color in ((metric, "train", TRAIN_COLOR),
-                                      (f"val_{metric}", "validation", VAL_COLOR)):
+            for key, label, color in ((metric, figure_label("train"), TRAIN_COLOR),
+                                      (f"val_{metric}", figure_label("validation"), VAL_COLOR)):
                 ax.plot(epochs, [_as_float(r.get(key)) for r in history], color=color, label=label,
                         marker=marker, markersize=2.5, linewidth=1.6)
             stopped = variant.get("stopped_epoch")
             if isinstance(stopped, (int, float)) and not isinstance(stopped, bool):
                 ax.axvline(stopped, color=INK_COLOR, linestyle=":", linewidth=1.2,
-                           label=f"early stop (epoch {stopped:g})")
+                           label=figure_label("early stop (epoch {epoch})").format(epoch=f"{stopped:g}"))
             ax.set_title(str(variant.get("name", "?")))
-            ax.set_xlabel("epoch")
+            ax.set_xlabel(figure_label("epoch"))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if ax.get_subplotspec().is_first_col():
-                ax.set_ylabel(metric)
+                ax.set_ylabel(_metric_title(metric))
             ax.legend(loc="best", fontsize=7)
         for ax in axes[len(variants):]:
             ax.set_visible(False)
@@ -218,10 +221,11 @@ def gap_bars(names: list[str], gaps: list[float], unit: str = "points") -> bytes
         rotate = len(labels) > 5 or max(map(len, labels), default=0) > 12
         ax.set_xticks(range(len(labels)), labels, rotation=30 if rotate else 0,
                       ha="right" if rotate else "center", fontsize=8)
-        ax.set_ylabel(f"train − test accuracy ({unit})")
-        ax.set_title("overfitting gap per variant (lower is better)")
-        ax.legend(handles=[Patch(color=INK_COLOR, label="baseline (dashed)"),
-                           Patch(color=BETTER_COLOR, label="narrower than baseline"),
-                           Patch(color=WRONG_COLOR, label="as wide or wider")],
+        unit = {"points": figure_label("points"), "units": figure_label("units")}.get(unit, unit)
+        ax.set_ylabel(figure_label("train − test accuracy ({unit})").format(unit=unit))
+        ax.set_title(figure_label("overfitting gap per variant (lower is better)"))
+        ax.legend(handles=[Patch(color=INK_COLOR, label=figure_label("baseline (dashed)")),
+                           Patch(color=BETTER_COLOR, label=figure_label("narrower than baseline")),
+                           Patch(color=WRONG_COLOR, label=figure_label("as wide or wider"))],
                   loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)  # beside the bars, never over them
         return png_bytes(fig, tight=True)

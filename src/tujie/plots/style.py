@@ -80,7 +80,9 @@ def figure_style():
     # keeps its look and CJK glyphs fall back instead of printing as empty boxes.
     fonts = ["DejaVu Sans", *installed_cjk_fonts()]
     rc = {
-        "font.family": "sans-serif", "font.sans-serif": fonts, "font.size": 9,
+        # concrete family names, not "sans-serif": a figure is drawn (savefig) after this context
+        # closes, and a generic family would then resolve without the CJK fallback
+        "font.family": fonts, "font.sans-serif": fonts, "font.size": 9,
         "axes.edgecolor": "#c4c8d0", "axes.labelcolor": INK_COLOR, "axes.titlesize": 10,
         "axes.titleweight": "bold", "axes.titlecolor": INK_COLOR, "axes.spines.top": False,
         "axes.spines.right": False, "axes.grid": True, "grid.color": "#e8eaef",

@@ -12,6 +12,7 @@ from .style import (
     _as_float,
     _finite,
     _positive_or_nan,
+    figure_label,
     figure_style,
     new_figure,
     png_bytes,
@@ -49,6 +50,16 @@ def curve_panels(history: list[dict]) -> list[str]:
             if base not in _BOOKKEEPING and base not in names:
                 names.append(base)
     return sorted(names, key=lambda name: (name != "loss", names.index(name)))
+
+
+def _metric_title(name: str) -> str:
+    """A metric's name as a panel title or axis label: the common ones in the report's language."""
+    text = str(name).replace("_", " ")
+    common = {"loss": figure_label("loss"), "accuracy": figure_label("accuracy"),
+              "top5 accuracy": figure_label("top5 accuracy"), "precision": figure_label("precision"),
+              "recall": figure_label("recall"), "token accuracy": figure_label("token accuracy"),
+              "mae": figure_label("mae"), "rmse": figure_label("rmse"), "mse": figure_label("mse")}
+    return common.get(text, text)
 
 
 def _epochs(history: list[dict]) -> list[float]:
@@ -91,25 +102,25 @@ def training_curves(history: list[dict], best_epoch: int | None = None,
         fig = new_figure(3.6 * columns if columns > 1 else 6.0, 2.9 * rows)
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
         for ax, name in zip(axes, panels):
-            for key, label, color in ((name, "train", TRAIN_COLOR),
-                                      (f"val_{name}", "validation", VAL_COLOR)):
+            for key, label, color in ((name, figure_label("train"), TRAIN_COLOR),
+                                      (f"val_{name}", figure_label("validation"), VAL_COLOR)):
                 values = [_as_float(r.get(key)) for r in history]
                 if any(math.isfinite(v) for v in values):
                     ax.plot(epochs, values, color=color, label=label, marker=marker,
                             markersize=3.5, linewidth=1.8)
             if best_epoch is not None:
                 ax.axvline(best_epoch, color="#6b7280", linestyle=":", linewidth=1.3,
-                           label=f"best epoch ({best_epoch})")
+                           label=figure_label("best epoch ({epoch})").format(epoch=best_epoch))
                 _star_best(ax, history, epochs, name, best_epoch)
-            ax.set_title(name.replace("_", " "))
-            ax.set_xlabel("epoch")
+            ax.set_title(_metric_title(name))
+            ax.set_xlabel(figure_label("epoch"))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if show_lr:
             ax = axes[len(panels)]
             ax.plot(epochs, learning_rates, color=NEUTRAL_COLOR, marker=marker, markersize=3,
-                    linewidth=1.8, label="learning rate")
-            ax.set_title("learning rate")
-            ax.set_xlabel("epoch")
+                    linewidth=1.8, label=figure_label("learning rate"))
+            ax.set_title(figure_label("learning rate"))
+            ax.set_xlabel(figure_label("epoch"))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if min(finite_lr) > 0 and max(finite_lr) / min(finite_lr) > 20:
                 ax.set_yscale("log")  # a decaying schedule spans decades: linear hides the tail
@@ -169,24 +180,28 @@ def learning_rate_curve(x, learning_rates, x_label: str = "epoch") -> bytes:
     if not finite:
         raise ValueError("at least one finite learning rate; received none")
     log = spans_decades(finite)
+    # the report passes "epoch" or "optimizer step": drawn in the report's language
+    x_label = {"epoch": figure_label("epoch"), "optimizer step": figure_label("optimizer step")}.get(x_label, x_label)
     with figure_style():
         fig = new_figure(6.4, 2.9)
         ax = fig.subplots()
         marker = "o" if count <= 40 else None
         ax.plot(xs, _positive_or_nan(rates) if log else rates, color=TRAIN_COLOR, linewidth=1.8,
-                marker=marker, markersize=3.5, label="learning rate")
+                marker=marker, markersize=3.5, label=figure_label("learning rate"))
         peak = rates.index(max(finite))
         if 0 < peak < count - 1 and max(finite) > rates[0]:  # a warm-up: say where it ends
             ax.plot([xs[peak]], [rates[peak]], marker="*", markersize=11, color=VAL_COLOR,
                     markeredgecolor="white", linestyle="none", zorder=5,
-                    label=f"peak {rates[peak]:.3g} ({x_label} {xs[peak]:.3g})")
+                    label=figure_label("peak {rate} ({axis} {position})").format(
+                        rate=f"{rates[peak]:.3g}", axis=x_label, position=f"{xs[peak]:.3g}"))
         if log:
             ax.set_yscale("log")
         else:
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-        ax.set_title("learning-rate schedule" + (" (log scale)" if log else ""))
+        ax.set_title(figure_label("learning-rate schedule (log scale)") if log
+                     else figure_label("learning-rate schedule"))
         ax.set_xlabel(x_label)
-        ax.set_ylabel("learning rate")
+        ax.set_ylabel(figure_label("learning rate"))
         ax.legend(loc="best", fontsize=8)
         return png_bytes(fig)
 
@@ -259,8 +274,8 @@ def gradient_norms(history: list[dict], layer_stats: list[dict] | None = None,
         if has_global:
             ax = axes.pop(0)
             marker = "o" if len(history) <= 40 else None
-            for values, label, color in ((mean, "mean over the epoch", TRAIN_COLOR),
-                                         (peak, "largest step of the epoch", VAL_COLOR)):
+            for values, label, color in ((mean, figure_label("mean over the epoch"), TRAIN_COLOR),
+                                         (peak, figure_label("largest step of the epoch"), VAL_COLOR)):
                 if _finite(values):
                     ax.plot(epochs, _positive_or_nan(values), color=color, label=label,
                             marker=marker, markersize=3.5, linewidth=1.8)
@@ -268,9 +283,9 @@ def gradient_norms(history: list[dict], layer_stats: list[dict] | None = None,
                 ax.axhline(clip, color=WRONG_COLOR, linestyle="--", linewidth=1.2,
                            label=f"clip_grad_norm = {clip:g}")
             ax.set_yscale("log")
-            ax.set_title("global gradient norm")
-            ax.set_xlabel("epoch")
-            ax.set_ylabel("L2 norm (before clipping)")
+            ax.set_title(figure_label("global gradient norm"))
+            ax.set_xlabel(figure_label("epoch"))
+            ax.set_ylabel(figure_label("L2 norm (before clipping)"))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend(loc="best", fontsize=8)
         if layers:
@@ -281,18 +296,19 @@ def gradient_norms(history: list[dict], layer_stats: list[dict] | None = None,
             for name in others:  # grey first, so the labelled layers are drawn on top
                 steps, norms = layers[name]
                 ax.plot(steps, _positive_or_nan(norms), color=NEUTRAL_COLOR, linewidth=0.7,
-                        alpha=0.6, label=f"{len(others)} other layers" if name == others[0] else None)
+                        alpha=0.6, label=figure_label("{count} other layers").format(count=len(others))
+                        if name == others[0] else None)
             palette = colormaps["viridis"]
             for rank, name in enumerate(labelled):
                 steps, norms = layers[name]
                 color = palette(0.9 * rank / max(len(labelled) - 1, 1))  # dark = first layer
                 ax.plot(steps, _positive_or_nan(norms), color=color, linewidth=1.4, label=name)
             ax.set_yscale("log")
-            ax.set_title("gradient norm per layer")
-            ax.set_xlabel("optimizer step")
-            ax.set_ylabel("L2 norm")
+            ax.set_title(figure_label("gradient norm per layer"))
+            ax.set_xlabel(figure_label("optimizer step"))
+            ax.set_ylabel(figure_label("L2 norm"))
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
-                      title="first → last layer", title_fontsize=7)
+                      title=figure_label("first → last layer"), title_fontsize=7)
         return png_bytes(fig, tight=True)
 
 

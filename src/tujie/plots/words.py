@@ -12,6 +12,7 @@ from .style import (
     VAL_COLOR,
     _as_float,
     class_colors,
+    figure_label,
     figure_style,
     new_figure,
     plain_text,
@@ -63,11 +64,12 @@ def bleu_by_length(series: dict[str, list[dict]]) -> bytes:
         labels = []
         for name in buckets:
             count = counts.get(name)
-            labels.append(f"{plain_text(name)}\n({count:,} sentences)" if isinstance(count, int) else plain_text(name))
+            labels.append(plain_text(name) + "\n" + figure_label("({count} sentences)").format(count=f"{count:,}")
+                          if isinstance(count, int) else plain_text(name))
         ax.set_xticks(range(len(buckets)), labels, fontsize=8)
-        ax.set_xlabel("source sentence length (words)")
+        ax.set_xlabel(figure_label("source sentence length (words)"))
         ax.set_ylabel("BLEU (0-100)")
-        ax.set_title("BLEU by source sentence length")
+        ax.set_title(figure_label("BLEU by source sentence length"))
         ax.margins(y=0.15)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the bars, never over them
         return png_bytes(fig, tight=True)
@@ -113,10 +115,14 @@ def embedding_projection(words: list[str], xy, groups: list[str] | None = None, 
         for i in kept:
             ax.annotate(plain_text(words[i]), points[i], xytext=(3, 3), textcoords="offset points", fontsize=7,
                         color=colors[labels[i]])
-        axis = "t-SNE" if tsne else "principal component"
-        ax.set_xlabel(f"{axis} 1")
-        ax.set_ylabel(f"{axis} 2")
-        ax.set_title(f"{'t-SNE' if tsne else 'PCA'} map of {len(kept)} word vectors")
+        if tsne:
+            ax.set_xlabel("t-SNE 1")
+            ax.set_ylabel("t-SNE 2")
+        else:
+            ax.set_xlabel(figure_label("principal component {number}").format(number=1))
+            ax.set_ylabel(figure_label("principal component {number}").format(number=2))
+        ax.set_title(figure_label("{method} map of {count} word vectors").format(method="t-SNE" if tsne else "PCA",
+                                                                                   count=len(kept)))
         ax.margins(0.08)
         if len(names) > 1:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)  # beside the dots, never over them

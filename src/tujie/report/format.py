@@ -7,6 +7,7 @@ import html
 import math
 from datetime import datetime
 
+from ..i18n import N_, _, current_language, translated
 from ..plots import _as_float  # noqa: F401  (re-exported: the sections read numbers with it)
 
 
@@ -27,7 +28,7 @@ def _fmt(value, name: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
@@ -47,12 +48,12 @@ def _fmt_seconds(seconds) -> str:
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds):
         return _fmt(seconds)
     if seconds < 60:
-        return f"{seconds:.3g} s"
+        return _("{seconds} s").format(seconds=f"{seconds:.3g}")
     minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=f"{secs:02d}")
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=f"{minutes:02d}")
 
 
 def _fmt_time(text) -> str:
@@ -60,6 +61,82 @@ def _fmt_time(text) -> str:
         return datetime.fromisoformat(str(text).replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return str(text)
+
+
+def _t(message: str) -> str:
+    """`_(message)`, but "" stays "" (gettext would give the catalog's header for it)."""
+    return translated(message)
+
+
+# Readable names of the metrics the runs record (the key is the identifier, e.g. "top5_accuracy").
+_METRIC_LABELS = {
+    "loss": N_("loss"),
+    "accuracy": N_("accuracy"),
+    "top5_accuracy": N_("top5 accuracy"),
+    "precision": N_("precision"),
+    "recall": N_("recall"),
+    "f1": N_("f1"),
+    "mae": N_("mae"),
+    "mse": N_("mse"),
+    "rmse": N_("rmse"),
+    "r2": N_("r2"),
+    "perplexity": N_("perplexity"),
+    "auc": N_("auc"),
+    "average_precision": N_("average precision"),
+    "ece": N_("ece"),
+    "bleu": N_("bleu"),
+    "bleu_greedy": N_("bleu greedy"),
+    "sentences_per_s": N_("sentences per s"),
+    "multi_step_mae": N_("multi step mae"),
+    "multi_step_rmse": N_("multi step rmse"),
+    "token_accuracy": N_("token accuracy"),
+    "seasonal_naive_mae": N_("seasonal naive mae"),
+    "seasonal_naive_rmse": N_("seasonal naive rmse"),
+    "last_value_mae": N_("last value mae"),
+    "last_value_rmse": N_("last value rmse"),
+    "seasonal_naive_one_step_mae": N_("seasonal naive one step mae"),
+    "seasonal_naive_one_step_rmse": N_("seasonal naive one step rmse"),
+    "last_value_one_step_mae": N_("last value one step mae"),
+    "last_value_one_step_rmse": N_("last value one step rmse"),
+}
+
+
+def metric_label(name) -> str:
+    """A metric's name as a person reads it: "top5_accuracy" -> "top5 accuracy" (Chinese: "top-5 准确率")."""
+    name = str(name)
+    if name.startswith("test_") and name[5:].replace(" ", "_") in _METRIC_LABELS:  # the expected result's key
+        return _("test {metric}").format(metric=metric_label(name[5:]))
+    label = _METRIC_LABELS.get(name.replace(" ", "_"))
+    return _(label) if label else name.replace("_", " ")
+
+
+# metrics.jsonl's bookkeeping columns, as a person reads them
+_COLUMNS = {"epoch": N_("epoch"), "epoch_time_s": N_("epoch time (s)"), "samples_per_s": N_("samples/s"),
+            "lr": N_("learning rate"), "grad_norm": N_("gradient norm"), "grad_norm_max": N_("largest gradient norm")}
+
+
+def key_label(key: str) -> str:
+    """A metric's or column's key in a table header or first column (HTML).
+
+    English shows the key itself, as metrics.jsonl, history.csv and summary.json name it; Chinese
+    shows a readable name with the key in small type under it, so the reader can still find it
+    in those files.
+    """
+    if current_language() == "en":
+        return _e(key)
+    if key in _COLUMNS:
+        label = _(_COLUMNS[key])
+    elif key.startswith("val_"):
+        label = _("validation {metric}").format(metric=metric_label(key[4:]))
+    else:
+        label = metric_label(key)
+    return f'{_e(label)}<div class="sub mono">{_e(key)}</div>'
+
+
+def _data(value) -> str:
+    """Text the run recorded (a run name, a sentence, a word, a variant's name), escaped and marked
+    as data: it is shown as written, in whatever language it was written, never translated."""
+    return f'<span class="data">{_e(value)}</span>'
 
 
 def _img(png: bytes, alt: str, css_class: str = "figure") -> str:
@@ -121,7 +198,7 @@ def _fmt_pm(mean, std, name: str) -> str:
 def _difference(value: float, name: str) -> str:
     """A difference of scores: "1.20 points" for a rate, "0.0123" otherwise (no sign)."""
     if any(hint in name.lower() for hint in _FRACTION_HINTS):
-        return f"{100 * abs(value):.2f} points"
+        return _("{points} points").format(points=f"{100 * abs(value):.2f}")
     return f"{abs(value):.3g}"
 
 
@@ -152,12 +229,14 @@ def _versus(setting: str, model: float, baselines: list[tuple[float, str]]) -> s
     if not math.isfinite(model) or not baselines:
         return None
     best, name = min(baselines)
-    text = f"{setting}, the model's MAE is {model:.3g} against {best:.3g} for {name}"
     if len(baselines) > 1:
-        text += ", the better baseline"
+        text = _("{setting}, the model's MAE is {model} against {best} for {baseline}, the better baseline")
+    else:
+        text = _("{setting}, the model's MAE is {model} against {best} for {baseline}")
+    text = text.format(setting=setting, model=f"{model:.3g}", best=f"{best:.3g}", baseline=_t(name))
     if best <= 0:
-        return text + "."
+        return _("{text}.").format(text=text)
     change = (model - best) / best
     if change < 0:
-        return text + f": {-change:.0%} lower."
-    return text + f": {change:.0%} higher, so the model does not beat it."
+        return _("{text}: {change} lower.").format(text=text, change=f"{-change:.0%}")
+    return _("{text}: {change} higher, so the model does not beat it.").format(text=text, change=f"{change:.0%}")

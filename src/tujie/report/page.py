@@ -19,7 +19,7 @@ from pathlib import Path
 from .._io import write_text
 from ..i18n import _, current_language, language
 from .css import CSS
-from .format import _e, _note, _section
+from .format import _data, _e, _note, _section
 from .run_files import REPORT_NAME, KindReport, RunDirectoryError, RunFiles, _load_run
 
 
@@ -125,14 +125,14 @@ def render_page(run: RunFiles, sections=None) -> str:
     body += [_safe(s.render, run, s.anchor, _(s.title)) for s in shown]
     found = ", ".join(run.found) or _("none")
     body.append("<footer>" + _("Made by tujie from the files in {folder} ({found}). Self-contained: it opens offline.").format(
-        folder=f"<code>{_e(run.folder.name)}</code>", found=_e(found)) + "</footer>")
-    title = " · ".join(str(x) for x in (run.summary.get("recipe"), run.summary.get("run_name")) if x)
+        folder=f"<code>{_e(run.folder.name)}</code>", found=_data(found)) + "</footer>")
+    title = " · ".join(str(x) for x in (run.summary.get("recipe"), run.summary.get("run_name")) if x) or _("tujie run report")
     return (
         f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if current_language() == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
         # No network, no scripts: the browser itself enforces that the page is self-contained.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "img-src data:; style-src 'unsafe-inline'\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title or _('tujie run report'))}</title><style>{CSS}</style></head>"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head>"
         f'<body><main>{"".join(body)}</main></body></html>\n'
     )

@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import ConfigError
+from ..i18n import N_, _
 
 CORPORA = ("imdb", "sst2")
+
+# One note per split on the texts cut to max_len (a whole sentence each, so a translation may name the split its own way).
+_TRUNCATED = {
+    "train": N_("train: {cut} of {n} texts ({share}) were longer than {max_len} tokens and were truncated."),
+    "validation": N_("validation: {cut} of {n} texts ({share}) were longer than {max_len} tokens and were truncated."),
+    "test": N_("test: {cut} of {n} texts ({share}) were longer than {max_len} tokens and were truncated."),
+}
 
 
 @dataclass
@@ -93,20 +101,27 @@ def load_text_classification(name: str, *, data_dir=None, validation_split: floa
     if limit is not None:
         train = [train[i] for i in torch.randperm(len(train), generator=generator)[:limit].tolist()]
         test = [test[i] for i in torch.randperm(len(test), generator=generator)[:limit].tolist()]
-        notes.append(f"limit={limit}: a seeded random {len(train):,} training and {len(test):,} test texts.")
+        notes.append(_("limit={limit}: a seeded random {train} training and {test} test texts.").format(
+            limit=limit, train=f"{len(train):,}", test=f"{len(test):,}"))
     val: list = []
     if validation_split:
         order = torch.randperm(len(train), generator=generator).tolist()
         n_val = int(len(train) * validation_split)
         val, train = [train[i] for i in order[:n_val]], [train[i] for i in order[n_val:]]
-        notes.append(f"Held out {len(val):,} of {len(train) + len(val):,} training texts for validation (seed {seed}).")
+        notes.append(_("Held out {val} of {total} training texts for validation (seed {seed}).").format(
+            val=f"{len(val):,}", total=f"{len(train) + len(val):,}", seed=seed))
 
     options = {"min_freq": min_freq}
     if vocab_size is not None:
         options["vocab_size" if tokenizer == "bpe" else "max_size"] = vocab_size
     encoder = build_tokenizer(tokenizer, **options).train(text for text, _ in train)  # training text only
-    notes.append(f"{tokenizer} tokenizer trained on the {len(train):,} training texts: {encoder.vocab_size:,} tokens "
-                 f"(min_freq {min_freq}{f', cap {vocab_size:,}' if vocab_size else ''}).")
+    trained = {"tokenizer": tokenizer, "n": f"{len(train):,}", "vocab": f"{encoder.vocab_size:,}", "min_freq": min_freq}
+    if vocab_size:
+        notes.append(_("{tokenizer} tokenizer trained on the {n} training texts: {vocab} tokens (min_freq {min_freq}, "
+                       "cap {cap}).").format(**trained, cap=f"{vocab_size:,}"))
+    else:
+        notes.append(_("{tokenizer} tokenizer trained on the {n} training texts: {vocab} tokens (min_freq {min_freq}).").format(
+            **trained))
 
     def encode(pairs, split):
         if not pairs:
@@ -115,14 +130,15 @@ def load_text_classification(name: str, *, data_dir=None, validation_split: floa
         full = encoder.encode_batch(texts)
         cut = sum(len(ids) > max_len for ids in full)
         if cut:
-            notes.append(f"{split}: {cut:,} of {len(texts):,} texts ({cut / len(texts):.1%}) were longer than "
-                         f"{max_len} tokens and were truncated.")
+            notes.append(_(_TRUNCATED[split]).format(cut=f"{cut:,}", n=f"{len(texts):,}", share=f"{cut / len(texts):.1%}",
+                                                     max_len=max_len))
         sequences = [ids[:max_len] or [encoder.unk_id] for ids in full]  # an empty text becomes one <unk>
         return TextDataset(sequences, torch.tensor([label for _, label in pairs]), texts)
 
     train_ds, val_ds, test_ds = encode(train, "train"), encode(val, "validation"), encode(test, "test")
     unknown = encoder.unknown_rate(t for t, _ in test[:2000]) if test else 0.0
-    notes.append(f"Unknown tokens in the test texts: {unknown:.1%} (words the training split never showed often enough).")
+    notes.append(_("Unknown tokens in the test texts: {rate} (words the training split never showed often enough).").format(
+        rate=f"{unknown:.1%}"))
     return TextBundle(name=key, train=train_ds, val=val_ds, test=test_ds, tokenizer=encoder, classes=list(corpus.classes),
                       max_len=max_len, notes=notes)
 

@@ -42,6 +42,7 @@ import torch
 from .._io import atomic_path
 from ..data._files import cache_dir, resolve, search_paths
 from ..errors import ConfigError, DataError, DataNotFoundError
+from ..i18n import _, ngettext
 
 __all__ = ["TextCorpus", "load_imdb", "load_sst2", "imdb_texts", "read_imdb_csv", "read_sst2_tsv"]
 
@@ -98,14 +99,16 @@ class _Skipped:
         self.path, self.lines = path, {}
 
     def add(self, reason: str, line: int) -> None:
+        """Count `line` under `reason`, a phrase already in the run's language (`_("an empty text")`)."""
         self.lines.setdefault(reason, []).append(line)
 
     def notes(self) -> list[str]:
         out = []
         for reason, lines in self.lines.items():
             shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
-            out.append(f"{self.path.name}: skipped {len(lines):,} line{'s' if len(lines) > 1 else ''} with "
-                       f"{reason} (line {shown}).")
+            out.append(ngettext("{file}: skipped {n} line with {reason} (line {lines}).",
+                                "{file}: skipped {n} lines with {reason} (line {lines}).", len(lines)).format(
+                file=self.path.name, n=f"{len(lines):,}", reason=reason, lines=shown))
         return out
 
 
@@ -163,15 +166,15 @@ def read_imdb_csv(path) -> tuple[list[tuple[str, int]], list[str]]:
         for row in reader:
             start, line = line, reader.line_num + 1  # the row spans lines start..reader.line_num
             if not row or not any(cell.strip() for cell in row):
-                skipped.add("nothing on it (an empty line)", start)
+                skipped.add(_("nothing on it (an empty line)"), start)
             elif len(row) < needed:
-                skipped.add(f"missing fields ({len(row)} of {len(header)})", start)
+                skipped.add(_("missing fields ({n} of {total})").format(n=len(row), total=len(header)), start)
             elif has_bad_bytes and any(_BAD_UTF8.search(cell) for cell in row):
-                skipped.add("bytes that are not valid UTF-8", start)
+                skipped.add(_("bytes that are not valid UTF-8"), start)
             elif not row[text_col].strip():
-                skipped.add("an empty text", start)
+                skipped.add(_("an empty text"), start)
             elif row[label_col].strip() not in ("0", "1"):
-                skipped.add("a label other than 0/1", start)
+                skipped.add(_("a label other than 0/1"), start)
             else:
                 pairs.append((row[text_col], int(row[label_col])))
     except csv.Error as e:
@@ -211,17 +214,17 @@ def read_sst2_tsv(path) -> tuple[list[tuple[str, int]], list[str]]:
         try:
             line = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
-            skipped.add("bytes that are not valid UTF-8", number)
+            skipped.add(_("bytes that are not valid UTF-8"), number)
             continue
         cells = line.split("\t")
         if not line.strip():
-            skipped.add("nothing on it (an empty line)", number)
+            skipped.add(_("nothing on it (an empty line)"), number)
         elif len(cells) < needed:
-            skipped.add(f"missing fields ({len(cells)} of {len(header)})", number)
+            skipped.add(_("missing fields ({n} of {total})").format(n=len(cells), total=len(header)), number)
         elif not cells[text_col].strip():
-            skipped.add("an empty text", number)
+            skipped.add(_("an empty text"), number)
         elif cells[label_col].strip() not in ("0", "1"):
-            skipped.add("a label other than 0/1", number)
+            skipped.add(_("a label other than 0/1"), number)
         else:
             pairs.append((cells[text_col].strip(), int(cells[label_col])))
     return pairs, skipped.notes()
@@ -265,7 +268,8 @@ def load_imdb(data_dir=None, *, verify: bool = True) -> TextCorpus:
         path = _imdb_file(split, data_dir, verify)
         splits[split], skipped = read_imdb_csv(path)
         notes += skipped
-    notes.insert(0, f"IMDB: {len(splits['train']):,} training and {len(splits['test']):,} test reviews from {path.parent}.")
+    notes.insert(0, _("IMDB: {train} training and {test} test reviews from {folder}.").format(
+        train=f"{len(splits['train']):,}", test=f"{len(splits['test']):,}", folder=path.parent))
     return TextCorpus(splits["train"], splits["test"], list(SENTIMENT_CLASSES), "imdb", notes)
 
 
@@ -345,6 +349,7 @@ def load_sst2(data_dir=None, *, verify: bool = True) -> TextCorpus:
     train_path, dev_path = (_sst2_file(name, data_dir, verify) for name in ("train.tsv", "dev.tsv"))
     train, train_notes = read_sst2_tsv(train_path)
     test, test_notes = read_sst2_tsv(dev_path)
-    notes = [f"SST-2: {len(train):,} training sentences and {len(test):,} test sentences from {train_path.parent}.",
-             "SST-2's `test` split is GLUE's dev.tsv: GLUE's own test.tsv has no labels.", *train_notes, *test_notes]
+    notes = [_("SST-2: {train} training sentences and {test} test sentences from {folder}.").format(
+                 train=f"{len(train):,}", test=f"{len(test):,}", folder=train_path.parent),
+             _("SST-2's `test` split is GLUE's dev.tsv: GLUE's own test.tsv has no labels."), *train_notes, *test_notes]
     return TextCorpus(train, test, list(SENTIMENT_CLASSES), "sst2", notes)

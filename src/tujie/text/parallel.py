@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ..data._files import resolve
 from ..errors import ConfigError, DataError
+from ..i18n import _
 
 Pair = tuple[str, str]
 
@@ -204,18 +205,23 @@ def load_tatoeba(data_dir=None, direction: str = "fr-en", max_words: int | None 
                         fix="Loosen the filter (max_words=None or prefixes=None), or check the file.")
     train, val, test = split_pairs(pairs, split, seed)
     kept = len(pairs) + duplicates
-    length = "any length" if max_words is None else f"fewer than {max_words} tokens on both sides"
-    opening = "any opening" if prefixes is None else "the English side starting with " + ", ".join(f'"{p.strip()}"' for p in prefixes)
-    notes = [f"Tatoeba fra.txt (manythings.org/anki): {read:,} pairs read" + (f", {empty:,} empty lines skipped" if empty else "")
-             + ".",
-             "Normalised as in the PyTorch seq2seq tutorial: lower case, accents stripped to ASCII, '.', '!' and '?' split "
-             "off as tokens, every other non-letter (apostrophes, commas, digits) turned into a space.",
-             f"Filter (the tutorial's): {length} (whitespace tokens after normalisation), {opening}; "
-             f"{kept:,} of {read:,} pairs kept ({kept / max(read, 1):.1%}).",
-             (f"{duplicates:,} exact duplicate pairs dropped, so no test pair is also a training pair." if dedupe
-              else "Duplicate pairs kept (dedupe=False)."),
-             f"Direction {src_lang}→{tgt_lang}; a seeded split (seed {seed}) gives train {len(train):,}, val {len(val):,}, "
-             f"test {len(test):,}."]
+    share = f"{kept / max(read, 1):.1%}"
+    length = (_("any length") if max_words is None
+              else _("fewer than {max_words} tokens on both sides").format(max_words=max_words))
+    opening = (_("any opening") if prefixes is None
+               else _("the English side starting with {prefixes}").format(prefixes=", ".join(f'"{p.strip()}"' for p in prefixes)))
+    source = {"file": "fra.txt", "source": "manythings.org/anki", "count": f"{read:,}"}
+    notes = [(_("Tatoeba {file} ({source}): {count} pairs read, {empty} empty lines skipped.").format(**source, empty=f"{empty:,}")
+              if empty else _("Tatoeba {file} ({source}): {count} pairs read.").format(**source)),
+             _("Normalised as in the PyTorch seq2seq tutorial: lower case, accents stripped to ASCII, '.', '!' and '?' split "
+               "off as tokens, every other non-letter (apostrophes, commas, digits) turned into a space."),
+             _("Filter (the tutorial's): {length} (whitespace tokens after normalisation), {opening}; "
+               "{kept} of {read} pairs kept ({share}).").format(length=length, opening=opening, kept=f"{kept:,}",
+                                                                read=f"{read:,}", share=share),
+             (_("{n} exact duplicate pairs dropped, so no test pair is also a training pair.").format(n=f"{duplicates:,}")
+              if dedupe else _("Duplicate pairs kept (dedupe=False).")),
+             _("Direction {src}→{tgt}; a seeded split (seed {seed}) gives train {train}, val {val}, test {test}.").format(
+                 src=src_lang, tgt=tgt_lang, seed=seed, train=f"{len(train):,}", val=f"{len(val):,}", test=f"{len(test):,}")]
     return ParallelCorpus("tatoeba", train, val, test, src_lang, tgt_lang, notes)
 
 
@@ -260,12 +266,13 @@ def load_multi30k(data_dir=None, direction: str = "de-en", *, verify: bool = Tru
         pairs = [(s.strip(), t.strip()) for s, t in zip(src_lines, tgt_lines)]
         splits[split] = [p for p in pairs if p[0] and p[1]]
         skipped[split] = len(pairs) - len(splits[split])
-    counts = ", ".join(f"{split} {len(pairs):,}" for split, pairs in splits.items())
-    notes.append(f"Multi30k task 1 (Elliott et al. 2016), official splits ({counts}; test = test_2016_flickr), "
-                 f"raw sentences: case and punctuation kept, no tokenisation.")
+    counts = {split: f"{len(pairs):,}" for split, pairs in splits.items()}  # train, val, test
+    notes.append(_("Multi30k task 1 (Elliott et al. 2016), official splits (train {train}, val {val}, test {test}; "
+                   "test = test_2016_flickr), raw sentences: case and punctuation kept, no tokenisation.").format(**counts))
     if any(skipped.values()):
-        notes.append("Pairs with an empty side skipped: " + ", ".join(f"{s} {n:,}" for s, n in skipped.items()) + ".")
-    notes.append(f"Direction {src_lang}→{tgt_lang}.")
+        notes.append(_("Pairs with an empty side skipped: train {train}, val {val}, test {test}.").format(
+            **{split: f"{n:,}" for split, n in skipped.items()}))
+    notes.append(_("Direction {src}→{tgt}.").format(src=src_lang, tgt=tgt_lang))
     return ParallelCorpus("multi30k", splits["train"], splits["val"], splits["test"], src_lang, tgt_lang, notes)
 
 

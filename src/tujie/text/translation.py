@@ -638,7 +638,7 @@ def attention_heatmap(src_tokens, tgt_tokens, weights, *, title: str | None = No
     """
     import numpy as np
 
-    from ..plots import INK_COLOR, new_figure, figure_style, png_bytes
+    from ..plots import INK_COLOR, figure_label, new_figure, figure_style, png_bytes
 
     matrix = np.asarray(weights.detach().cpu() if torch.is_tensor(weights) else weights, dtype=np.float64)
     if matrix.shape != (len(tgt_tokens), len(src_tokens)):
@@ -655,12 +655,12 @@ def attention_heatmap(src_tokens, tgt_tokens, weights, *, title: str | None = No
             spine.set_visible(False)
         ax.set_xticks(range(cols), [str(t) for t in src_tokens], rotation=60, ha="right", fontsize=8)
         ax.set_yticks(range(rows), [str(t) for t in tgt_tokens], fontsize=8)
-        ax.set_xlabel("source")
-        ax.set_ylabel("translation")
+        ax.set_xlabel(figure_label("source"))
+        ax.set_ylabel(figure_label("translation"))
         if title:
             ax.set_title(title, color=INK_COLOR)
         colorbar = fig.colorbar(image, ax=ax, shrink=0.8, fraction=0.05)
-        colorbar.set_label("attention weight")
+        colorbar.set_label(figure_label("attention weight"))
         colorbar.outline.set_visible(False)
         return png_bytes(fig, tight=True)
 

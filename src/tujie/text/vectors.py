@@ -433,7 +433,7 @@ class WordVectors:
             >>> wv.plot({"letters": ["a", "b"], "other": ["c"]})[:4]
             b'\\x89PNG'
         """
-        from ..plots import INK_COLOR, class_colors, new_figure, figure_style, png_bytes
+        from ..plots import INK_COLOR, class_colors, figure_label, new_figure, figure_style, png_bytes
 
         groups = dict(words) if isinstance(words, Mapping) else {"": list(words)}
         flat = [w for group in groups.values() for w in group]
@@ -448,10 +448,10 @@ class WordVectors:
                 for (x, y), w in zip(pts, group):
                     ax.annotate(w, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8, color=INK_COLOR)
                 start += len(group)
-            ax.set_title(title or f"Word vectors ({'PCA' if method == 'pca' else 't-SNE'})")
+            ax.set_title(title or figure_label("Word vectors ({method})").format(method="PCA" if method == "pca" else "t-SNE"))
             if method == "pca":
-                ax.set_xlabel("first principal component")
-                ax.set_ylabel("second principal component")
+                ax.set_xlabel(figure_label("first principal component"))
+                ax.set_ylabel(figure_label("second principal component"))
             if len(groups) > 1:
                 ax.legend(loc="best", fontsize=8)
             return png_bytes(fig)

@@ -254,8 +254,17 @@ FORECAST_STYLES = {  # name -> (colour key, line style); unknown names cycle thr
 }
 
 
+def _forecast_name(name: str) -> str:
+    """A forecast's name (a key of FORECAST_STYLES) as the figure shows it, in the report's language."""
+    from ..plots import figure_label
+
+    names = {"model one-step": figure_label("model one-step"), "model multi-step": figure_label("model multi-step"),
+             "seasonal naive": figure_label("seasonal naive"), "last value": figure_label("last value")}
+    return names.get(name, name)
+
+
 def plot_forecast(index, truth, forecasts: dict, train_end: float, val_end: float, *, unit: str = "",
-                  title: str = "forecast versus truth") -> bytes:
+                  title: str | None = None) -> bytes:
     """The series with forecasts drawn over it; the training span shaded, the validation span marked.
 
     Two panels: the whole series, and a close-up of the validation and test spans.
@@ -266,7 +275,7 @@ def plot_forecast(index, truth, forecasts: dict, train_end: float, val_end: floa
         forecasts: name -> (index, values) of each forecast.
         train_end: time of the last training value; val_end: of the last validation value.
         unit: the values' unit, for the y axis.
-        title: the top panel's title.
+        title: the top panel's title (default: "forecast versus truth").
 
     Returns:
         PNG bytes.
@@ -286,27 +295,31 @@ def plot_forecast(index, truth, forecasts: dict, train_end: float, val_end: floa
                          received=f"{len(index)} times, {len(truth)} values", fix="Pass series.index and series.values.")
     step = (index[-1] - index[0]) / max(len(index) - 1, 1)
     extra = ["#7c3aed", "#0891b2", "#be185d"]
+    styles = {**{_forecast_name(name): style for name, style in FORECAST_STYLES.items()}, **FORECAST_STYLES}
     with F.figure_style():
         fig = F.new_figure(8.6, 6.0)
         whole, close = fig.subplots(2, 1, height_ratios=[1.0, 1.15])
         first_close = next((i for i, t in enumerate(index) if t > train_end), 0)
         zoom_from = index[max(first_close - max(len(index) // 20, 5), 0)]  # a little training context
         for ax, lo in ((whole, index[0]), (close, zoom_from)):
-            ax.axvspan(lo - step / 2, train_end + step / 2, color=F.TRAIN_COLOR, alpha=0.07, linewidth=0, label="training span")
-            ax.axvspan(train_end + step / 2, val_end + step / 2, color=F.VAL_COLOR, alpha=0.10, linewidth=0, label="validation span")
-            ax.axvline(val_end + step / 2, color=F.INK_COLOR, linestyle="--", linewidth=0.9, label="forecast origin (test starts)")
+            ax.axvspan(lo - step / 2, train_end + step / 2, color=F.TRAIN_COLOR, alpha=0.07, linewidth=0,
+                       label=F.figure_label("training span"))
+            ax.axvspan(train_end + step / 2, val_end + step / 2, color=F.VAL_COLOR, alpha=0.10, linewidth=0,
+                       label=F.figure_label("validation span"))
+            ax.axvline(val_end + step / 2, color=F.INK_COLOR, linestyle="--", linewidth=0.9,
+                       label=F.figure_label("forecast origin (test starts)"))
             shown = [(t, v) for t, v in zip(index, truth) if t >= lo]
-            ax.plot([t for t, _ in shown], [v for _, v in shown], color=F.INK_COLOR, linewidth=1.1, label="truth")
+            ax.plot([t for t, _ in shown], [v for _, v in shown], color=F.INK_COLOR, linewidth=1.1, label=F.figure_label("truth"))
             for rank, (name, (times, values)) in enumerate(forecasts.items()):
-                key, dash = FORECAST_STYLES.get(name.split(" (")[0], (None, "-."))
+                key, dash = styles.get(name.split(" (")[0], (None, "-."))
                 color = getattr(F, key) if key else extra[rank % len(extra)]
                 ax.plot([float(t) for t in times], [float(v) for v in values], color=color, linestyle=dash,
                         linewidth=1.6, label=name, marker="o" if len(times) <= 40 and ax is close else None, markersize=2.5)
             ax.set_xlim(lo - step, index[-1] + step)
-            ax.set_ylabel(unit or "value")
-        whole.set_title(title)
-        close.set_title("close-up: validation and test spans")
-        close.set_xlabel("time")
+            ax.set_ylabel(F.figure_label(unit) if unit else F.figure_label("value"))  # a unit the catalog knows, translated
+        whole.set_title(F.figure_label("forecast versus truth") if title is None else title)
+        close.set_title(F.figure_label("close-up: validation and test spans"))
+        close.set_xlabel(F.figure_label("time"))
         handles, labels = whole.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncols=min(len(labels), 4))  # below: no data hidden
         return F.png_bytes(fig)
@@ -323,11 +336,15 @@ def forecast_figure(forecast_json: dict) -> bytes:
         >>> forecast_figure(doc)[:4]
         b'\\x89PNG'
     """
+    from ..plots import figure_label
+
     scores = forecast_json.get("metrics") or {}
 
     def label(name: str, key: str) -> str:
-        mae = (scores.get(key) or {}).get("mae")
-        return f"{name} (test MAE {mae:.3g})" if isinstance(mae, (int, float)) and math.isfinite(mae) else name
+        name, mae = _forecast_name(name), (scores.get(key) or {}).get("mae")
+        if isinstance(mae, (int, float)) and math.isfinite(mae):
+            return figure_label("{name} (test MAE {mae})").format(name=name, mae=f"{mae:.3g}")
+        return name
 
     forecasts = {}
     for name, key, part in (("model one-step", "model_one_step", forecast_json.get("one_step")),
@@ -336,10 +353,10 @@ def forecast_figure(forecast_json: dict) -> bytes:
             forecasts[label(name, key)] = (part["index"], part["pred"])
     for key, part in (forecast_json.get("baselines") or {}).items():
         forecasts[label(key.replace("_", " "), key)] = (part["index"], part["pred"])
-    series = forecast_json.get("series") or "series"
+    series = forecast_json.get("series") or figure_label("series")
     return plot_forecast(forecast_json["index"], forecast_json["values"], forecasts, forecast_json["train_end"],
                          forecast_json["val_end"], unit=forecast_json.get("unit") or "",
-                         title=f"{series}: forecast versus truth")
+                         title=figure_label("{series}: forecast versus truth").format(series=series))
 
 
 def gradient_demo_figure(demo_json: dict) -> bytes:
@@ -357,15 +374,18 @@ def gradient_demo_figure(demo_json: dict) -> bytes:
     def clean(values):
         return [F._as_float(v) for v in values or []]
 
-    runs = [("without clipping", "unclipped", F.WRONG_COLOR), ("with clipping", "clipped", F.TRAIN_COLOR)]
+    runs = [(F.figure_label("without clipping"), "unclipped", F.WRONG_COLOR),
+            (F.figure_label("with clipping"), "clipped", F.TRAIN_COLOR)]
     has_loss = any(demo_json.get(f"{key}_loss") for _, key, _ in runs)
     clip = F._as_float(demo_json.get("clip"))
     with F.figure_style():
         fig = F.new_figure(9.0 if has_loss else 5.2, 3.3)
         axes = list(fig.subplots(1, 2 if has_loss else 1, squeeze=False)[0])
-        panels = [(axes[0], "", "gradient norm per step (log scale)", "global L2 norm (before clipping)")]
+        panels = [(axes[0], "", F.figure_label("gradient norm per step (log scale)"),
+                   F.figure_label("global L2 norm (before clipping)"))]
         if has_loss:
-            panels.append((axes[1], "_loss", "training loss per step (log scale)", "MSE loss (scaled units)"))
+            panels.append((axes[1], "_loss", F.figure_label("training loss per step (log scale)"),
+                           F.figure_label("MSE loss (scaled units)")))
         for ax, suffix, title, ylabel in panels:
             finite_all = [v for _, key, _ in runs for v in clean(demo_json.get(key + suffix)) if math.isfinite(v) and v > 0]
             top = max(finite_all) if finite_all else 1.0
@@ -378,12 +398,12 @@ def gradient_demo_figure(demo_json: dict) -> bytes:
                 blown = [s for s, v in zip(steps, values) if not math.isfinite(v)]
                 if blown:  # the overflow itself has no place on the axis: mark it at the top
                     ax.plot(blown[:1], [top * 3], marker="x", markersize=9, color=color, linestyle="none",
-                            label=f"{name}: overflow (inf) at step {blown[0]}")
+                            label=F.figure_label("{name}: overflow (inf) at step {step}").format(name=name, step=blown[0]))
             if not suffix and math.isfinite(clip) and clip > 0:
                 ax.axhline(clip, color=F.INK_COLOR, linestyle="--", linewidth=1.0, label=f"clip_grad_norm = {clip:g}")
             ax.set_yscale("log")
             ax.set_title(title)
-            ax.set_xlabel("optimizer step")
+            ax.set_xlabel(F.figure_label("optimizer step"))
             ax.set_ylabel(ylabel)
             ax.legend(loc="upper left", fontsize=7)
         return F.png_bytes(fig)
@@ -446,9 +466,11 @@ def run_forecast(config, run_dir: Path, say=print, *, forecast: ForecastConfig |
         (True, ['last_value_mae', 'last_value_one_step_mae', 'last_value_one_step_rmse'])
     """
     from .. import models
+    from ..i18n import N_, _, ngettext
     from ..train.builders import build_learner
     from ..train import CSVLogger, EarlyStopping, GradientStats, LearningRateLogger, MetricsLogger, ModelCheckpoint
     from ..train.losses import get_loss, loss_kind
+    from ..train.summary import fit_timings, model_table
     from ..utils import seed_everything
     from .windows import load_series, prepare
 
@@ -471,11 +493,13 @@ def run_forecast(config, run_dir: Path, say=print, *, forecast: ForecastConfig |
                           expected=f"forecast.period ({period}) <= the steps before the test span ({split.val_end})",
                           received=f"period={period}", fix="Shorten forecast.period or forecast.test_size.")
     for note in series.notes:
-        say(f"Data: {note}")
-    spans = ", ".join(f"{name} {index[a].item():g}-{index[b - 1].item():g} ({b - a})" for name, a, b in
-                      (("train", 0, split.train_end), ("validation", split.train_end, split.val_end), ("test", split.val_end, split.n))
-                      if b > a)
-    say(f"Split by time: {spans}; scaled with the training span's mean {data.scaler.mean_:.4g} and std {data.scaler.std_:.4g}.")
+        say(_("Data: {note}").format(note=note))
+    spans = _(", ").join(span.format(start=f"{index[a].item():g}", end=f"{index[b - 1].item():g}", n=b - a) for span, a, b in
+                         ((_("train {start}-{end} ({n})"), 0, split.train_end),
+                          (_("validation {start}-{end} ({n})"), split.train_end, split.val_end),
+                          (_("test {start}-{end} ({n})"), split.val_end, split.n)) if b > a)
+    say(_("Split by time: {spans}; scaled with the training span's mean {mean} and std {std}.").format(
+        spans=spans, mean=f"{data.scaler.mean_:.4g}", std=f"{data.scaler.std_:.4g}"))
 
     model_args = {k: v for k, v in config.model.model_dump().items() if k != "name"}
     if "horizon" in inspect.signature(models.spec(config.model.name).builder).parameters:
@@ -502,7 +526,9 @@ def run_forecast(config, run_dir: Path, say=print, *, forecast: ForecastConfig |
                 verbose=verbose)
     last = learner.history.epochs[-1] if learner.history.epochs else {}
     shown = " - ".join(f"{k}: {last[k]:.4f}" for k in ("loss", "val_loss", "grad_norm") if isinstance(last.get(k), float))
-    say(f"Trained {learner.epoch} epochs in {time.perf_counter() - started:.1f} s ({shown}; scaled units).")
+    say(ngettext("Trained {n} epoch in {seconds} s ({scores}; scaled units).",
+                 "Trained {n} epochs in {seconds} s ({scores}; scaled units).", learner.epoch).format(
+        n=learner.epoch, seconds=f"{time.perf_counter() - started:.1f}", scores=shown))
 
     # --- the test span, in the series' own units
     model = learner.eval_model
@@ -551,18 +577,30 @@ def run_forecast(config, run_dir: Path, say=print, *, forecast: ForecastConfig |
     names = {"model_one_step": "", "model_multi_step": "multi_step_"}
     test = {f"{names.get(k, k + '_')}{m}": _finite_or_none(v) for k, s in scores.items() for m, v in s.items()}
     results = {(f"test_{key}" if not key.startswith(("seasonal_naive", "last_value")) else key): v for key, v in test.items()}
+    forecasters = {"model_one_step": N_("model one step"), "model_multi_step": N_("model multi step"),
+                   "seasonal_naive": N_("seasonal naive"), "last_value": N_("last value"),
+                   "seasonal_naive_one_step": N_("seasonal naive one step"), "last_value_one_step": N_("last value one step")}
     for key, s in scores.items():
-        say(f"Test {key.replace('_', ' ')}: MAE {s['mae']:.3f}, RMSE {s['rmse']:.3f} ({series.unit})")
+        say(_("Test {forecast}: MAE {mae}, RMSE {rmse} ({unit})").format(
+            forecast=_(forecasters[key]) if key in forecasters else key.replace("_", " "), mae=f"{s['mae']:.3f}",
+            rmse=f"{s['rmse']:.3f}", unit=series.unit))
     if fc.gradient_demo:
         demo = exploding_gradient_demo(run_dir, epochs=fc.gradient_demo_epochs, series=series.name, seed=config.seed)
         peak = {k: max((v for v in demo[k] if v is not None), default=math.nan) for k in ("unclipped", "clipped")}
-        say(f"Exploding-gradient demo: largest finite gradient norm {peak['unclipped']:.3g} without clipping "
-            f"(diverged at step {demo['diverged']['unclipped']}), {peak['clipped']:.3g} with clip_grad_norm={demo['clip']:g}.")
+        if demo["diverged"]["unclipped"] is None:  # the English says "step None"; the translation may say it better
+            line = _("Exploding-gradient demo: largest finite gradient norm {unclipped} without clipping (diverged at step "
+                     "None), {clipped} with clip_grad_norm={clip}.")
+        else:
+            line = _("Exploding-gradient demo: largest finite gradient norm {unclipped} without clipping (diverged at step "
+                     "{step}), {clipped} with clip_grad_norm={clip}.")
+        say(line.format(unclipped=f"{peak['unclipped']:.3g}", step=demo["diverged"]["unclipped"],
+                        clipped=f"{peak['clipped']:.3g}", clip=f"{demo['clip']:g}"))
     status = "diverged" if learner.diverged else "finished"
     return {"task": "regression", "status": status, "message": learner.stop_reason if learner.diverged else None,
             "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "monitor": monitor,
             "forecast": {**fc.model_dump(), "series": series.name, "period": period, "strategy": strategy},
-            "test": test, "results": results}
+            "test": test, "results": results, "model": model_table(learner), "timings": fit_timings(learner)}
+
 
 
 # ------------------------------------------------------------------------------ exploding gradients

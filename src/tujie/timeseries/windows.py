@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import ConfigError, DataError, closest
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,9 @@ def _sunspots() -> Series:
     frame = sunspots.load_pandas().data  # columns YEAR, SUNACTIVITY
     return Series(torch.tensor(frame["SUNACTIVITY"].to_numpy(), dtype=torch.float32),
                   torch.tensor(frame["YEAR"].to_numpy(), dtype=torch.float64), "sunspots", 11,
-                  "sunspot number (yearly mean)", "yearly",
-                  ("Yearly mean sunspot numbers 1700-2008 (statsmodels); the season is the ~11-year solar cycle, "
-                   "whose length varies from 9 to 14 years, so repeating the last cycle is only a rough baseline.",))
+                  _("sunspot number (yearly mean)"), _("yearly"),
+                  (_("Yearly mean sunspot numbers 1700-2008 (statsmodels); the season is the ~11-year solar cycle, "
+                     "whose length varies from 9 to 14 years, so repeating the last cycle is only a rough baseline."),))
 
 
 def _co2() -> Series:
@@ -76,10 +77,10 @@ def _co2() -> Series:
     year_length = 365.0 + dates.is_leap_year.astype(float)
     years = dates.year + (dates.day_of_year - 1) / year_length  # decimal years
     return Series(torch.tensor(weekly.to_numpy(), dtype=torch.float32), torch.tensor(years.to_numpy(dtype=float), dtype=torch.float64),
-                  "co2", 52, "ppm (CO2 mole fraction, Mauna Loa)", "weekly",
-                  (f"Weekly CO2 at Mauna Loa 1958-2001 (statsmodels), resampled to weeks ending on Saturday; "
-                   f"{gaps} missing weeks were filled by linear interpolation. The season is 52 weeks "
-                   f"(a year is 52.18 weeks, so the seasonal-naive baseline drifts by about a day a year).",))
+                  "co2", 52, _("ppm (CO2 mole fraction, Mauna Loa)"), _("weekly"),
+                  (_("Weekly CO2 at Mauna Loa 1958-2001 (statsmodels), resampled to weeks ending on Saturday; "
+                     "{gaps} missing weeks were filled by linear interpolation. The season is 52 weeks "
+                     "(a year is 52.18 weeks, so the seasonal-naive baseline drifts by about a day a year).").format(gaps=gaps),))
 
 
 SERIES = {"sunspots": _sunspots, "co2": _co2}

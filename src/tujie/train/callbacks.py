@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .._io import append_jsonl, write_text
 from ..errors import ConfigError
+from ..i18n import _
 
 
 class Callback:
@@ -346,11 +347,12 @@ class EpochLines(Callback):
         self.total_epochs = learner.target_epochs
 
     def on_epoch_end(self, learner, epoch, logs):
-        print(f"Epoch {epoch}/{self.total_epochs} - {logs.get('epoch_time_s', 0):.1f}s - {_format(_shown(logs))}", flush=True)
+        heading = _("Epoch {epoch}/{epochs}").format(epoch=epoch, epochs=self.total_epochs)
+        print(f"{heading} - {logs.get('epoch_time_s', 0):.1f}s - {_format(_shown(logs))}", flush=True)
 
     def on_fit_end(self, learner):
         if learner.stop_reason:
-            print(f"Stopped: {learner.stop_reason}.", flush=True)
+            print(_("Stopped: {reason}.").format(reason=learner.stop_reason), flush=True)
 
 
 class ProgressBar(EpochLines):
@@ -372,7 +374,8 @@ class ProgressBar(EpochLines):
 
     def on_epoch_begin(self, learner, epoch):
         self.next_draw = time.perf_counter() + self.refresh_s
-        self.task = self.progress.add_task(f"Epoch {epoch}/{self.total_epochs}", total=learner.steps_per_epoch, metrics="")
+        self.task = self.progress.add_task(_("Epoch {epoch}/{epochs}").format(epoch=epoch, epochs=self.total_epochs),
+                                           total=learner.steps_per_epoch, metrics="")
 
     def on_train_batch_end(self, learner, step, logs):
         if time.perf_counter() >= self.next_draw:

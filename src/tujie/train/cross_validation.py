@@ -31,6 +31,7 @@ import torch
 
 from ..data.arrays import labelled_tensors
 from ..errors import ConfigError, DataError
+from ..i18n import _
 
 __all__ = ["cross_validate", "CVResult"]
 
@@ -76,9 +77,10 @@ class CVResult:
     def table(self) -> str:
         """A plain-text table: one row per scalar metric, one column per fold, then mean and std."""
         names = list(self.mean)
-        width = max([len("metric"), *map(len, names)])
-        header = ["metric".ljust(width), *(f"fold {i}".rjust(6) for i in range(1, len(self.folds) + 1)),
-                  "mean".rjust(6), "std".rjust(6)]
+        metric = _("metric")
+        width = max([len(metric), *map(len, names)])
+        header = [metric.ljust(width), *(_("fold {i}").format(i=i).rjust(6) for i in range(1, len(self.folds) + 1)),
+                  _("mean").rjust(6), _("std").rjust(6)]
         rows = ["  ".join(header)]
         for name in names:
             cells = [f"{v:.4f}" for v in self.values(name)] + [f"{self.mean[name]:.4f}", f"{self.std[name]:.4f}"]
@@ -92,7 +94,7 @@ class CVResult:
 
     def plot(self) -> bytes:
         """PNG bytes: a box plot per scalar metric with each fold's value drawn as a point."""
-        from ..plots import TRAIN_COLOR, new_figure, figure_style, png_bytes
+        from ..plots import TRAIN_COLOR, figure_style, new_figure, png_bytes
 
         names = list(self.mean) or ["(no scalar metric)"]
         with figure_style():
@@ -170,7 +172,6 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
         folds = [_run_fold(*job) for job in jobs]
     else:
         from concurrent.futures import ProcessPoolExecutor
-
         from concurrent.futures.process import BrokenProcessPool
 
         with ProcessPoolExecutor(max_workers=min(processes, k), mp_context=_start_method(),
@@ -186,8 +187,8 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
                                       "a worker can also be killed for lack of memory.") from None
     if verbose:
         for i, fold in enumerate(folds, 1):
-            print(f"fold {i}/{k}: " + " - ".join(f"{n}: {v:.4f}" for n, v in fold.items() if isinstance(v, float)),
-                  flush=True)
+            scores = " - ".join(f"{n}: {v:.4f}" for n, v in fold.items() if isinstance(v, float))
+            print(_("fold {i}/{k}: {scores}").format(i=i, k=k, scores=scores), flush=True)
     return CVResult(folds, fold_sizes=[(len(tr), len(te)) for tr, te in splits])
 
 

@@ -72,6 +72,45 @@ def summarize(model: nn.Module, input_shape=None, *, example=None, device=None, 
     return info
 
 
+def describe(model: nn.Module) -> dict:
+    """`summarize`'s table without running the model: layers, types and parameter counts, no shapes.
+
+    For models whose forward needs more than one input tensor (a translator's source, lengths
+    and target), where a dummy batch would have to be made up.
+
+    Example:
+        >>> from torch import nn
+        >>> describe(nn.Sequential(nn.Linear(4, 3), nn.ReLU()))["total_params"]
+        15
+    """
+    rows = [{"name": getattr(module, "name", None) if isinstance(getattr(module, "name", None), str) else name,
+             "type": type(module).__name__, "output_shape": None,
+             "params": sum(p.numel() for p in module.parameters()),
+             "trainable": any(p.requires_grad for p in module.parameters())} for name, module in _rows(model)]
+    return {"name": type(model).__name__, "input_shape": None, "layers": rows,
+            "total_params": sum(p.numel() for p in model.parameters()),
+            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+
+
+def model_table(learner) -> dict:
+    """A trained Learner's model for summary.json: the layer table with output shapes when the
+    example batch it kept can show them, else (models fed several tensors, such as translators)
+    the layers and parameter counts alone (`describe`)."""
+    try:
+        if learner.input_shape or learner.example is not None:
+            return {**learner.summary(print_fn=None), "name": type(learner.model).__name__}
+    except Exception:  # a forward that wants more than the example holds: no shapes, still a table
+        pass
+    return describe(learner.model)
+
+
+def fit_timings(learner) -> dict:
+    """summary.json's "timings" of one fit: seconds in all and per epoch, samples per second."""
+    epochs = learner.history.epochs
+    return {"train_s": sum(e["epoch_time_s"] for e in epochs), "epoch_s": [e["epoch_time_s"] for e in epochs],
+            "samples_per_s": (sum(e["samples_per_s"] for e in epochs) / len(epochs)) if epochs else None}
+
+
 def format_summary(info: dict) -> str:
     """The summary as a plain-text table (batch dimension shown as None, as Keras does)."""
     lines = [f'Model: "{info["name"]}"  input: {tuple(info["input_shape"])}']
