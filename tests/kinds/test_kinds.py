@@ -133,3 +133,23 @@ def test_every_kind_runs_end_to_end_and_reports_in_english_and_chinese(name, tmp
     left = english_words(" ".join(text.parts))
     assert not left, f"untranslated English in the Chinese report of {name}: {left}"
     assert text.sections == page.sections  # the same sections, only the words differ
+
+
+@pytest.mark.parametrize("name", [n for n in KINDS if kinds.get(n).section])
+def test_a_kind_section_left_out_takes_its_defaults(name):
+    # `kind: cross_validation` with no `cross_validation:` section is a valid recipe: the defaults apply
+    kind = kinds.get(name)
+    try:
+        defaults = kind.config()
+    except Exception:  # a section with required keys (the lab's variants) must be written out
+        with pytest.raises(tj.errors.ConfigError):
+            tj.run("digits-mlp", overrides=[f"kind={name}", "epochs=1"], verbose=0)
+        return
+    config = kinds.validate({"recipe": "x", "kind": name})
+    assert getattr(config, kind.section) is None and defaults is not None
+
+
+def test_cross_validation_without_its_section_runs_five_folds(tmp_path):
+    result = tj.run("digits-mlp", overrides=["kind=cross_validation", "epochs=1", "limit=300", f"output_dir={tmp_path}"],
+                    verbose=0)
+    assert result.summary["cross_validation"]["k"] == 5

@@ -381,7 +381,7 @@ def test_overfitting_lab_table_sentence_and_headline(make_run):
     page = build_report(run_dir).read_text(encoding="utf-8")
     section = _section_text(page, "overfitting-lab")
     assert section.count("<img ") == 2  # small multiples and the gap bars
-    rows = re.findall(r"<tr><td><b>(.*?)</b></td>.*?</tr>", section)
+    rows = re.findall(r'<tr><td><b><span class="data">(.*?)</span></b></td>.*?</tr>', section)
     assert rows == ["baseline", "dropout", "weight decay", "early stopping"]  # in the order given
     assert '<span class="narrower">−12.0</span>' in section  # dropout: gap 7 vs 19 points
     assert '<span class="narrower">−8.0</span>' in section

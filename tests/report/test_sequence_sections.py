@@ -233,7 +233,8 @@ def test_translation_scores_samples_and_attention_maps(sequence_report):
     assert section.count("<code>nrefs") == 1  # the same signature is not repeated
     samples = section[section.index("Sample translations"):]
     assert "<th>translation (greedy)</th><th>translation (beam 5)</th>" in samples
-    assert "<td>i m happy .</td><td>i m happy . !</td>" in samples
+    # sentences are data: shown as written, marked so a translation of the page leaves them alone
+    assert '<td><span class="data">i m happy .</span></td><td><span class="data">i m happy . !</span></td>' in samples
     assert section.count('<figure class="attention">') == 2
     assert _Page(section).images[0]["alt"] == "BLEU by source sentence length"
 
@@ -275,14 +276,16 @@ def test_embeddings_section_shows_training_analogies_similarity_neighbours_and_m
     assert ("Analogy accuracy 40.00% on the 100 of 200 questions whose words are all in the vocabulary "
             "(coverage 50%).") in section
     # two semantic sections, one syntactic; their subtotals, then the whole set in the footer
-    order = [section.index(f"<td>{name}</td>") for name in ("capital-common-countries", "family", "gram3-comparative")]
+    order = [section.index(f'<td><span class="data">{name}</span></td>') for name in
+             ("capital-common-countries", "family", "gram3-comparative")]
     assert order == sorted(order)
     assert re.search(r'<tr class="highlight"><td>all semantic</td><td><span class="meter"[^>]*>60.00%</span></td>'
                      r"<td>30</td><td>50</td><td>100</td></tr>", section)
     assert "<td>all syntactic</td>" in section and "<tfoot><tr><td>all</td>" in section
     assert "Spearman correlation 0.512 on 315 of 350 rated word pairs" in section
-    assert "<b>king</b>" in section and "queen <span class=\"sub\">0.81</span>" in section
-    assert "man : king :: woman : ?" in section and f'<span class="bad-text">{ESCAPED}</span>' in section
+    assert '<b><span class="data">king</span></b>' in section
+    assert '<span class="data">queen</span> <span class="sub">0.81</span>' in section
+    assert "man : king :: woman : ?" in section and f'<span class="bad-text"><span class="data">{ESCAPED}</span></span>' in section
     assert "PCA keeps the two directions" in section
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 import torch
 from pydantic import Field
 
-from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
@@ -52,10 +51,10 @@ class CrossValidationConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data
-    context.run_dir
+    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
+    run_dir = context.run_dir
     context.say_data_notes()
-    return _cross_validation(context.config, data, context.run_dir, context.say)
+    return _cross_validation(context.config, data, run_dir, context.say)
 
 
 def _cross_validation(config, data, run_dir: Path, say) -> dict:
@@ -63,7 +62,7 @@ def _cross_validation(config, data, run_dir: Path, say) -> dict:
     from ..data.arrays import ArrayDataset
     from ..train.cross_validation import cross_validate
 
-    cv = config.cross_validation or cfg.CrossValidationConfig()
+    cv = config.cross_validation or CrossValidationConfig()
     parts = [p for p in (data.train, data.val) if p is not None]
     pool = ArrayDataset(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]))
     if cv.processes > 1:

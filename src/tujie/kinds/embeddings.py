@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
@@ -65,7 +64,7 @@ def _embeddings(config, data, run_dir: Path, say) -> dict:
     from ..text.vectors import load_analogies
     from ..text.word2vec import train_word2vec
 
-    e = config.embeddings or cfg.EmbeddingsConfig()
+    e = config.embeddings or EmbeddingsConfig()
     texts = imdb_texts(config.data.data_dir, split="train")
     if config.data.limit is not None:
         texts = texts[: config.data.limit]
@@ -252,7 +251,7 @@ def _analogies(analogies: dict) -> str:
             a, b, c = (question + ["?"] * 3)[:3] if isinstance(question, list) else ("?", "?", "?")
             right = example.get("correct") is True
             answer = f'<span class="{"ok-text" if right else "bad-text"}">{_data(example.get("predicted", "—"))}</span>'
-            example_rows.append([f"{_data(a)} : {_data(b)} :: {_data(c)} : ?", _data(example.get("expected", "—")), answer])
+            example_rows.append([_data(f"{a} : {b} :: {c} : ?"), _data(example.get("expected", "—")), answer])
         body.append("<details><summary>" + _("Examples of analogy questions (a is to b as c is to ?)") + "</summary>"
                     + _table([_("question"), _("expected"), _("the vectors' answer")], example_rows) + "</details>")
     return "<h3>" + _("Analogies") + "</h3>" + "".join(body)

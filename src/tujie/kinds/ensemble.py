@@ -14,7 +14,6 @@ from typing import Literal
 import torch
 from pydantic import Field
 
-from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
@@ -45,10 +44,10 @@ class EnsembleConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data
-    context.run_dir
+    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
+    run_dir = context.run_dir
     context.say_data_notes()
-    return _ensemble(context.config, data, context.run_dir, context.say)
+    return _ensemble(context.config, data, run_dir, context.say)
 
 
 def _ensemble(config, data, run_dir: Path, say) -> dict:
@@ -59,7 +58,7 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
     from ._common import build_model
     from ._test_phase import test_model as _test
 
-    spec = config.ensemble or cfg.EnsembleConfig()
+    spec = config.ensemble or EnsembleConfig()
     members, rows = [], []
     for i in range(spec.members):
         seed = config.seed + i

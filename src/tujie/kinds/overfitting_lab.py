@@ -38,10 +38,10 @@ class LabConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data
-    context.run_dir
+    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
+    run_dir = context.run_dir
     context.say_data_notes()
-    return _overfitting_lab(context.config, data, context.run_dir, context.say)
+    return _overfitting_lab(context.config, data, run_dir, context.say)
 
 
 def _overfitting_lab(config, data, run_dir: Path, say) -> dict:

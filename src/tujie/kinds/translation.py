@@ -15,7 +15,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from .. import config as cfg
 from .. import plots as figures
 from .._io import write_json
 from ..config import Strict
@@ -75,7 +74,7 @@ def _translation(config, data, run_dir: Path, say) -> dict:
     )
     from ..train.builders import build_learner
 
-    t = config.translation or cfg.TranslationConfig()
+    t = config.translation or TranslationConfig()
     d = config.data
     corpus = load_translation_corpus(config)
     if d.limit is not None:
@@ -138,7 +137,7 @@ def load_translation_corpus(config):
     """The parallel corpus a translation recipe names, with its direction and filter (all pairs, before data.limit)."""
     from ..text.parallel import ENG_PREFIXES, load_multi30k, load_tatoeba
 
-    t = config.translation or cfg.TranslationConfig()
+    t = config.translation or TranslationConfig()
     if t.corpus == "tatoeba":
         return load_tatoeba(config.data.data_dir, direction=t.direction, max_words=t.max_words,
                             prefixes=ENG_PREFIXES if t.prefixes else None, seed=config.seed)
