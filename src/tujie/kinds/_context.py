@@ -56,6 +56,16 @@ class RunContext:
             self._data = load_data(self.config)
         return self._data
 
+    def open(self):
+        """Load the data, then make the run directory and print the data's notes: `(data, run_dir)`.
+
+        In that order, so a dataset that fails to load leaves no empty run directory behind.
+        """
+        data = self.data
+        run_dir = self.run_dir
+        self.say_data_notes()
+        return data, run_dir
+
     def say_data_notes(self, notes=None) -> None:
         for note in self.data.notes if notes is None else notes:
             self.say(_("Data: {note}").format(note=note))

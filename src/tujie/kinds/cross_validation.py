@@ -26,17 +26,7 @@ from .._io import write_json
 from ..config import Strict
 from ..i18n import N_, _
 from ..report import KindReport, Section
-from ..report.format import (
-    _as_float,
-    _e,
-    _finite,
-    _fmt,
-    _fmt_pm,
-    _img,
-    _section,
-    _table,
-    metric_label,
-)
+from ..report.format import _as_float, _e, _finite, _fmt, _fmt_pm, _img, _section, _table, metric_label
 from ..report.run_files import RunFiles
 from ..report.sections.header import _by_headline_order
 from . import Kind, RunContext, register
@@ -51,9 +41,7 @@ class CrossValidationConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
-    run_dir = context.run_dir
-    context.say_data_notes()
+    data, run_dir = context.open()
     return _cross_validation(context.config, data, run_dir, context.say)
 
 

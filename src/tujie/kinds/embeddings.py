@@ -19,18 +19,7 @@ from .._io import write_json
 from ..config import Strict
 from ..i18n import N_, _, ngettext
 from ..report import KindReport, Section
-from ..report.format import (
-    _as_float,
-    _data,
-    _e,
-    _fmt,
-    _fmt_seconds,
-    _img,
-    _list,
-    _object,
-    _section,
-    _table,
-)
+from ..report.format import _as_float, _data, _e, _fmt, _fmt_seconds, _img, _list, _object, _section, _table
 from ..report.run_files import RunFiles
 from . import Kind, RunContext, register
 

@@ -19,18 +19,8 @@ from .._io import write_json
 from ..config import Strict
 from ..i18n import N_, _, ngettext
 from ..report import KindReport, Section
-from ..report.format import (
-    _as_float,
-    _difference,
-    _e,
-    _finite,
-    _fmt,
-    _img,
-    _lower_is_better,
-    _section,
-    _table,
-    metric_label,
-)
+from ..report.format import (_as_float, _difference, _e, _finite, _fmt, _img, _lower_is_better, _section, _table,
+                             metric_label)
 from ..report.run_files import RunFiles
 from ..utils import seed_everything
 from . import Kind, RunContext, register
@@ -44,9 +34,7 @@ class EnsembleConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
-    run_dir = context.run_dir
-    context.say_data_notes()
+    data, run_dir = context.open()
     return _ensemble(context.config, data, run_dir, context.say)
 
 

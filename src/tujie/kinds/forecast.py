@@ -13,20 +13,7 @@ import re
 
 from ..i18n import N_, _, ngettext, translated
 from ..report import KindReport, Section
-from ..report.format import (
-    _as_float,
-    _data,
-    _e,
-    _finite,
-    _fmt,
-    _img,
-    _list,
-    _object,
-    _score,
-    _section,
-    _table,
-    _versus,
-)
+from ..report.format import _as_float, _data, _e, _finite, _fmt, _img, _list, _object, _score, _section, _table, _versus
 from ..report.run_files import RunFiles
 from ..timeseries.forecast import ForecastConfig
 from . import Kind, RunContext, register

@@ -38,9 +38,7 @@ class LabConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    data = context.data  # loaded first: a dataset that fails leaves no empty run directory behind
-    run_dir = context.run_dir
-    context.say_data_notes()
+    data, run_dir = context.open()
     return _overfitting_lab(context.config, data, run_dir, context.say)
 
 

@@ -20,19 +20,7 @@ from .._io import write_json
 from ..config import Strict
 from ..i18n import N_, _, ngettext
 from ..report import KindReport, Section
-from ..report.format import (
-    _as_float,
-    _data,
-    _e,
-    _fmt,
-    _fmt_seconds,
-    _img,
-    _list,
-    _note,
-    _object,
-    _section,
-    _table,
-)
+from ..report.format import _as_float, _data, _e, _fmt, _fmt_seconds, _img, _list, _note, _object, _section, _table
 from ..report.run_files import RunFiles
 from ..train.summary import fit_timings, model_table
 from ..utils import environment
@@ -65,13 +53,7 @@ def _translation(config, data, run_dir: Path, say) -> dict:
     from ..text import build_tokenizer
     from ..text.pairs import PairDataset
     from ..text.translation import Translator, bleu, encode_pairs, save_translator
-    from ..train import (
-        CSVLogger,
-        LearningRateLogger,
-        MetricsLogger,
-        ModelCheckpoint,
-        load_weights,
-    )
+    from ..train import CSVLogger, LearningRateLogger, MetricsLogger, ModelCheckpoint, load_weights
     from ..train.builders import build_learner
 
     t = config.translation or TranslationConfig()

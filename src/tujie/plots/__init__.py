@@ -15,52 +15,18 @@ Example:
     >>> png[:4] == b"\\x89PNG"
     True
 """
-
-from .classification import (
-                             _display_image,  # noqa: F401  (the tests draw single images with it)
-                             confusion_matrix,
-                             predicted_vs_true,
-                             prediction_grid,
-                             reliability_diagram,
-                             roc_pr_curves,
-                             threshold_tradeoff,
-)
-from .comparison import (
-                             cross_validation_boxes,
-                             ensemble_bars,
-                             gap_bars,
-                             overfitting_lab_curves,
-)
-from .style import (
-                             BETTER_COLOR,
-                             CHANCE_COLOR,
-                             CORRECT_COLOR,
-                             DPI,
-                             INK_COLOR,
-                             NEUTRAL_COLOR,
-                             TRAIN_COLOR,
-                             VAL_COLOR,
-                             WRONG_COLOR,
-                             _as_float,
-                             _finite,
-                             _positive_or_nan,
-                             class_colors,
-                             figure_label,
-                             figure_style,
-                             new_figure,
-                             plain_text,
-                             png_bytes,
-)
-from .training import (
-                             curve_panels,
-                             gradient_norms,
-                             labelled_layers,
-                             learning_rate_curve,
-                             scalar_metrics,
-                             spans_decades,
-                             training_curves,
-)
+from .classification import (confusion_matrix, predicted_vs_true, prediction_grid, reliability_diagram, roc_pr_curves,
+                             threshold_tradeoff)
+from .comparison import cross_validation_boxes, ensemble_bars, gap_bars, overfitting_lab_curves
+from .style import (BETTER_COLOR, CHANCE_COLOR, CORRECT_COLOR, DPI, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR,
+                    WRONG_COLOR, class_colors, figure_label, figure_style, new_figure, plain_text, png_bytes)
+from .training import (curve_panels, gradient_norms, labelled_layers, learning_rate_curve, scalar_metrics, spans_decades,
+                       training_curves)
 from .words import bleu_by_length, embedding_projection
+
+# helpers that the domains' own figures (timeseries) and the tests use
+from .classification import _display_image  # noqa: E402, F401, I001
+from .style import _as_float, _finite, _positive_or_nan  # noqa: E402, F401, I001
 
 __all__ = ["BETTER_COLOR", "CHANCE_COLOR", "CORRECT_COLOR", "DPI", "INK_COLOR", "NEUTRAL_COLOR", "TRAIN_COLOR",
            "VAL_COLOR", "WRONG_COLOR", "bleu_by_length", "class_colors", "confusion_matrix", "cross_validation_boxes",

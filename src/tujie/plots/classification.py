@@ -5,22 +5,8 @@ from __future__ import annotations
 
 import math
 
-from .style import (
-    CHANCE_COLOR,
-    CORRECT_COLOR,
-    INK_COLOR,
-    NEUTRAL_COLOR,
-    TRAIN_COLOR,
-    VAL_COLOR,
-    WRONG_COLOR,
-    _as_float,
-    _curves,
-    class_colors,
-    figure_label,
-    figure_style,
-    new_figure,
-    png_bytes,
-)
+from .style import (CHANCE_COLOR, CORRECT_COLOR, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR,
+                    _as_float, _curves, class_colors, figure_label, figure_style, new_figure, png_bytes)
 
 
 def confusion_matrix(matrix, classes: list[str]) -> bytes:

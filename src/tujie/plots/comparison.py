@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .style import (
-    BETTER_COLOR,
-    INK_COLOR,
-    NEUTRAL_COLOR,
-    TRAIN_COLOR,
-    VAL_COLOR,
-    WRONG_COLOR,
-    _as_float,
-    _finite,
-    figure_label,
-    figure_style,
-    new_figure,
-    png_bytes,
-)
+from .style import (BETTER_COLOR, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, _as_float, _finite,
+                    figure_label, figure_style, new_figure, png_bytes)
 from .training import _epochs, _metric_title, scalar_metrics
 
 

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .style import (
-    NEUTRAL_COLOR,
-    TRAIN_COLOR,
-    VAL_COLOR,
-    WRONG_COLOR,
-    _as_float,
-    _finite,
-    _positive_or_nan,
-    figure_label,
-    figure_style,
-    new_figure,
-    png_bytes,
-)
+from .style import (NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, _as_float, _finite, _positive_or_nan,
+                    figure_label, figure_style, new_figure, png_bytes)
 
 # Keys of metrics.jsonl that are bookkeeping, not something the model is judged by.
 # The gradient norms have a section of their own (`gradient_norms`).

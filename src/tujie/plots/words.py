@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .style import (
-    BETTER_COLOR,
-    INK_COLOR,
-    NEUTRAL_COLOR,
-    TRAIN_COLOR,
-    VAL_COLOR,
-    _as_float,
-    class_colors,
-    figure_label,
-    figure_style,
-    new_figure,
-    plain_text,
-    png_bytes,
-)
+from .style import (BETTER_COLOR, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, _as_float, class_colors,
+                    figure_label, figure_style, new_figure, plain_text, png_bytes)
 
 
 def bleu_by_length(series: dict[str, list[dict]]) -> bytes:

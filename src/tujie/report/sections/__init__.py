@@ -16,42 +16,16 @@ every other section appears only when its data exist.
 from __future__ import annotations
 
 from ...i18n import N_
-from ..spec import Section
 from ..run_files import _one_model
+from ..spec import Section
 from .about import _config_section, _has_model, _model_section, _run_section
-from .classification import (
-                       _calibration_section,
-                       _has_calibration,
-                       _has_curves,
-                       _roc_pr_section,
-                       _threshold,
-                       _threshold_section,
-)
-from .examples import (
-                       _has_samples,
-                       _has_text_attention,
-                       _predictions_section,
-                       _text_attention_section,
-                       _text_mistakes_section,
-                       _wrong_section,
-)
-from .results import (
-                       _confusion_section,
-                       _has_matrix,
-                       _has_per_class,
-                       _has_regression_pairs,
-                       _has_test,
-                       _per_class_section,
-                       _regression_section,
-                       _test_section,
-)
-from .training import (
-                       _curves_section,
-                       _gradient_section,
-                       _has_gradients,
-                       _learning_rate_section,
-                       _shows_learning_rate,
-)
+from .classification import (_calibration_section, _has_calibration, _has_curves, _roc_pr_section, _threshold,
+                             _threshold_section)
+from .examples import (_has_samples, _has_text_attention, _predictions_section, _text_attention_section,
+                       _text_mistakes_section, _wrong_section)
+from .results import (_confusion_section, _has_matrix, _has_per_class, _has_regression_pairs, _has_test,
+                      _per_class_section, _regression_section, _test_section)
+from .training import _curves_section, _gradient_section, _has_gradients, _learning_rate_section, _shows_learning_rate
 
 SHARED = (
     Section("curves", N_("Training curves"), _curves_section, lambda run: _one_model(run) or run.history, order=10),
