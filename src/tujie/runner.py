@@ -26,7 +26,7 @@ from . import config as cfg
 from . import kinds
 from ._io import write_json
 from .errors import ConfigError
-from .i18n import _, language
+from .i18n import _, language, translated
 from .kinds import build_report
 from .utils import environment, seed_everything
 
@@ -107,7 +107,7 @@ def _check_expected(summary: dict, config: cfg.RunConfig, say) -> None:
     summary["expected"]["reached"] = reached
     if reached is not None:
         say(_("Expected {metric} {value} ({source}); reached {reached:.4f}").format(
-            metric=metric, value=config.expected.value, source=config.expected.source, reached=reached))
+            metric=metric, value=config.expected.value, source=translated(config.expected.source), reached=reached))
 
 
 def _check_resume(run_dir: Path, config: cfg.RunConfig) -> Path:
