@@ -28,12 +28,7 @@ def run(context: RunContext) -> dict:
     return run_forecast(context.config, context.run_dir, context.say, verbose=verbose_of(context.say))
 
 
-
-
 # ----------------------------------------------------------------------------------- report
-
-
-
 # (row name, key of its one-step score, key of its multi-step score) in forecast.json's metrics
 _FORECASTERS = ((N_("model"), "model_one_step", "model_multi_step"),
                 (N_("seasonal naive"), "seasonal_naive_one_step", "seasonal_naive"),

@@ -127,9 +127,6 @@ def load_translation_corpus(config):
 
 
 # ----------------------------------------------------------------------------------- report
-
-
-
 def _count(value) -> int:
     """A count for ngettext: a whole number as it is, anything else read as plural."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 2

@@ -64,7 +64,6 @@ def _load_run(folder: Path, kind: KindReport | None = None) -> RunFiles:
     return run
 
 
-
 def _one_model(run: RunFiles) -> bool:
     """A run that trained one model (not a cross-validation, ensemble, overfitting lab or word vectors)."""
     return run.kind.result_file is None

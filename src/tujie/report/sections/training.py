@@ -49,7 +49,6 @@ def _history_table(history: list[dict]) -> str:
             + _table([key_label(k) for k in keys], rows, "numbers") + "</div></details>")
 
 
-
 def _learning_rates(run: RunFiles) -> tuple[list[float], list[float], str, str] | None:
     """(x, learning rates, x label, source file) from schedule.json, else metrics.jsonl's `lr`.
 
