@@ -29,13 +29,17 @@ class TujieError(Exception):
 
     def __init__(self, what: str, *, expected: str | None = None, received: str | None = None,
                  fix: str | None = None):
+        def heading(word: str) -> str:  # "Expected: " in English, "应为：" in Chinese (a full-width colon has its space)
+            text = _headings(word)
+            return text if text.endswith("：") else text + " "
+
         parts = [what.rstrip()]
         if expected:
-            parts.append(f"{_headings('Expected:')} {expected}.")
+            parts.append(f"{heading('Expected:')}{expected}.")
         if received:
-            parts.append(f"{_headings('Received:')} {received}.")
+            parts.append(f"{heading('Received:')}{received}.")
         if fix:
-            parts.append(f"{_headings('Fix:')} {fix}")
+            parts.append(f"{heading('Fix:')}{fix}")
         super().__init__(" ".join(p if p.endswith((".", ":", "?", "!")) else p + "." for p in parts))
         self.what, self.expected, self.received, self.fix = what, expected, received, fix
 

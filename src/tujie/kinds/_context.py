@@ -44,10 +44,6 @@ class RunContext:
         return self._run_dir
 
     @property
-    def made_run_dir(self) -> bool:
-        return self._run_dir is not None
-
-    @property
     def data(self):
         """The recipe's data (`load_data`), loaded on first use and kept."""
         if self._data is None:
