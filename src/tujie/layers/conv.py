@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ._base import Layer
+from ._base import Layer, get_regularizer
 from .activations import get_activation
+from .core import input_shape_argument
 
 __all__ = ["Conv1D", "Conv2D", "DepthwiseSeparableConv2D", "MaxPool1D", "AvgPool1D", "MaxPool2D", "AvgPool2D",
            "GlobalAvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool2D", "GlobalMaxPool2D",
@@ -87,11 +88,14 @@ class _Conv(Layer):
     rank = 2  # number of spatial dimensions
 
     def __init__(self, filters: int, kernel_size=3, strides=1, padding="valid", dilation=1, groups: int = 1,
-                 activation=None, use_bias: bool = True, name: str | None = None):
+                 activation=None, use_bias: bool = True, name: str | None = None, *, kernel_regularizer=None,
+                 input_shape=None):
         super().__init__(name)
         layer = type(self).__name__
         _check_filters_and_groups(filters, groups, layer)
         self.filters, self.groups, self.use_bias = filters, groups, use_bias
+        self.kernel_regularizer, self._kernel_penalty = kernel_regularizer, get_regularizer(kernel_regularizer, layer)
+        self.input_shape = input_shape_argument(input_shape, layer)
         self.kernel_size = _tuple(kernel_size, self.rank, "kernel_size", layer)
         self.strides = _tuple(strides, self.rank, "strides", layer)
         self.dilation = _tuple(dilation, self.rank, "dilation", layer)
@@ -155,6 +159,9 @@ class Conv1D(_Conv):
         dilation: spacing between kernel taps; groups: channel groups (groups = in_channels makes it depthwise).
         activation: a name, a callable, or None.
         use_bias: add a learned bias.
+        kernel_regularizer: a penalty on the kernel added to the training loss, as in `Dense`.
+        input_shape: one sample's shape (in_channels, length); as the first layer of a `Sequential`
+            the model creates its weights at once.
 
     Input shape: (batch, in_channels, length). Output shape: (batch, filters, length').
 
@@ -181,6 +188,9 @@ class Conv2D(_Conv):
         dilation: int or pair; groups: channel groups (groups = in_channels makes it depthwise).
         activation: a name, a callable, or None.
         use_bias: add a learned bias.
+        kernel_regularizer: a penalty on the kernel added to the training loss, as in `Dense`.
+        input_shape: one sample's shape (in_channels, H, W); as the first layer of a `Sequential`
+            the model creates its weights at once.
 
     Input shape: (batch, in_channels, H, W). Output shape: (batch, filters, H', W').
 

@@ -99,7 +99,22 @@ def create(name: str, **kwargs) -> nn.Module:
             raise ConfigError(f"Model {name!r} does not take {', '.join(map(repr, unknown))}. {closest(unknown[0], params)}",
                               expected=f"some of {', '.join(params)}", received=", ".join(f"{k}={kwargs[k]!r}" for k in unknown),
                               fix="Remove or rename the argument.")
-    return builder(**kwargs)
+    if not kwargs:
+        return _remember(builder(), name, kwargs)
+    try:
+        return _remember(builder(**kwargs), name, kwargs)
+    except (TypeError, ValueError) as e:  # a wrongly typed argument (`--set model.hidden=abc`) fails deep inside torch
+        defaults = ", ".join(f"{k}={p.default!r}" for k, p in params.items() if p.default is not p.empty)
+        raise ConfigError(f"Model {name!r} could not be built from its arguments ({type(e).__name__}: {e}).",
+                          expected=f"arguments of the types its defaults have ({defaults or 'see tujie models'})",
+                          received=", ".join(f"{k}={v!r}" for k, v in kwargs.items()),
+                          fix="Correct the argument's type, e.g. --set 'model.hidden=[64, 32]' (a list of integers).") from None
+
+
+def _remember(model, name: str, kwargs: dict):
+    """Note how the model was made, so `tj.save_model` can write it down by name (no pickle)."""
+    model.__dict__["_tujie_origin"] = {"name": _key(name), "kwargs": dict(kwargs)}
+    return model
 
 
 def list(pattern: str = "*") -> builtins.list[str]:  # noqa: A001 - mirrors timm.list_models
