@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from .._io import append_jsonl, write_text
 from ..errors import ConfigError
 from ..i18n import _
@@ -191,6 +190,165 @@ class NaNGuard(Callback):
             learner.stop_reason = (f"the training {name.replace('_', ' ')} became {value} at epoch {learner.epoch + 1}, step {step} "
                                    f"(global step {learner.global_step}); the last good checkpoint was kept. "
                                    "Try a lower learning rate, gradient clipping, or check the data for NaNs")
+
+
+TerminateOnNaN = NaNGuard  # Keras' name for the same guard (`fit` always adds one; naming it changes nothing)
+
+
+def _set_lr(learner, lr: float) -> None:
+    for group in learner.optimizer.param_groups:  # Keras has one rate: every group gets it
+        group["lr"] = lr
+
+
+class ReduceLROnPlateau(Callback, _Monitor):
+    """Multiply the learning rate by `factor` when `monitor` has not improved for `patience` epochs (Keras' callback).
+
+    Args:
+        monitor: a logged metric, e.g. "val_loss".
+        factor: the rate is multiplied by this (0 < factor < 1).
+        patience: epochs without improvement before the rate drops.
+        mode: "min", "max" or "auto" (max for accuracy-like names).
+        min_delta: smallest change that counts as improvement (Keras' 1e-4).
+        cooldown: epochs to wait after a drop before counting again.
+        min_lr: the rate never goes below this.
+        verbose: 1 prints a line at each drop.
+
+    The new rate is written into every parameter group of the optimizer and holds from the next epoch.
+    Use it without a `scheduler=`: a scheduler that sets the rate itself (one-cycle, warm-up) overrides it.
+
+    Example:
+        >>> ReduceLROnPlateau(factor=0.5, patience=2).mode
+        'min'
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
+            raise ConfigError("Invalid value received for `factor`.", expected="a number between 0 and 1 (the rate is multiplied by it)",
+                              received=f"factor={factor!r}", fix="Pass factor=0.1, for example.")
+        _Monitor.__init__(self, monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = float(factor), patience, verbose
+        self.cooldown, self.min_lr = cooldown, float(min_lr)
+        self.wait = self.cooldown_counter = 0
+
+    def on_epoch_end(self, learner, epoch, logs):
+        value = self.value(logs)
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            return
+        if self.cooldown_counter > 0 or learner.optimizer is None:
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old = learner.optimizer.param_groups[0]["lr"]
+        if old > self.min_lr:
+            new = max(old * self.factor, self.min_lr)
+            _set_lr(learner, new)
+            if self.verbose:
+                print(_("Epoch {epoch}: ReduceLROnPlateau reducing learning rate to {lr}.").format(epoch=epoch, lr=f"{new:.4g}"),
+                      flush=True)
+        self.cooldown_counter, self.wait = self.cooldown, 0
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state.get("best"), state.get("best_epoch")
+        self.wait, self.cooldown_counter = state.get("wait", 0), state.get("cooldown_counter", 0)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of every epoch to `schedule(epoch, lr)` (Keras' callback).
+
+    Args:
+        schedule: `schedule(epoch, lr) -> new lr`, with `epoch` counted from 0 as in Keras and `lr` the
+            current rate; a one-argument `schedule(epoch)` works too.
+        verbose: 1 prints the rate each epoch.
+
+    Example:
+        >>> halve = LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.5)
+        >>> halve.schedule(3, 0.1)
+        0.05
+    """
+
+    def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise ConfigError("Invalid value received for `schedule`.", expected="a function schedule(epoch, lr) -> lr",
+                              received=f"schedule={schedule!r}", fix="Pass lambda epoch, lr: lr * 0.9, for example.")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, learner, epoch):
+        if learner.optimizer is None:
+            return
+        lr = learner.optimizer.param_groups[0]["lr"]
+        try:
+            new = self.schedule(epoch - 1, lr)  # the loop counts epochs from 1, Keras from 0
+        except TypeError:  # a one-argument schedule(epoch)
+            new = self.schedule(epoch - 1)
+        try:
+            rate = None if isinstance(new, bool) else float(new)  # a float, an int or a one-element tensor
+        except (TypeError, ValueError):
+            rate = None
+        if rate is None or not math.isfinite(rate) or rate < 0:
+            raise ConfigError("The learning-rate schedule returned an invalid rate.", expected="a finite number >= 0",
+                              received=f"schedule({epoch - 1}, {lr}) = {new!r}", fix="Return a float from the schedule.")
+        new = rate
+        _set_lr(learner, new)
+        if self.verbose:
+            print(_("Epoch {epoch}: LearningRateScheduler setting learning rate to {lr}.").format(epoch=epoch, lr=f"{new:.4g}"),
+                  flush=True)
+
+
+class LambdaCallback(Callback):
+    """A callback made of plain functions, with Keras' signatures (epochs and batches counted from 0).
+
+    Args:
+        on_epoch_begin: `f(epoch, logs)`.
+        on_epoch_end: `f(epoch, logs)`, logs being the epoch's metrics.
+        on_train_begin: `f(logs)`.
+        on_train_end: `f(logs)`, logs being the last epoch's metrics.
+        on_train_batch_end: `f(batch, logs)` after every optimizer step (`on_batch_end` is the same).
+
+    Example:
+        >>> seen = []
+        >>> cb = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+        >>> cb.on_epoch_end(None, 1, {}); seen
+        [0]
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_end=None, on_batch_end=None, **unsupported):
+        if unsupported:
+            raise ConfigError(f"LambdaCallback has no event {next(iter(unsupported))!r}.",
+                              expected="on_epoch_begin, on_epoch_end, on_train_begin, on_train_end, on_train_batch_end",
+                              received=", ".join(unsupported), fix="Use one of the events the loop calls.")
+        self.epoch_begin, self.epoch_end = on_epoch_begin, on_epoch_end
+        self.train_begin, self.train_end = on_train_begin, on_train_end
+        self.batch_end = on_train_batch_end or on_batch_end
+
+    def on_fit_begin(self, learner):
+        if self.train_begin is not None:
+            self.train_begin({})
+
+    def on_epoch_begin(self, learner, epoch):
+        if self.epoch_begin is not None:
+            self.epoch_begin(epoch - 1, {})
+
+    def on_train_batch_end(self, learner, step, logs):
+        if self.batch_end is not None:
+            self.batch_end(step - 1, logs)
+
+    def on_epoch_end(self, learner, epoch, logs):
+        if self.epoch_end is not None:
+            self.epoch_end(epoch - 1, logs)
+
+    def on_fit_end(self, learner):
+        if self.train_end is not None:
+            self.train_end(dict(learner.history.epochs[-1]) if learner.history.epochs else {})
 
 
 class LearningRateLogger(Callback):
