@@ -21,6 +21,8 @@ class ArrayDataset(Dataset):
         x: tensor or array, shape (N, ...).
         y: tensor or array, shape (N, ...) or None (for prediction).
         classes: optional class names, index = label.
+        float_dtype: the floating dtype of a float64 model's weights (torch.float64) keeps float64
+            data float64 (and casts float32 up); the default turns float64 arrays into float32.
 
     Example:
         >>> ds = ArrayDataset(torch.zeros(10, 3), torch.arange(10))
@@ -28,15 +30,15 @@ class ArrayDataset(Dataset):
         (10, 2)
     """
 
-    def __init__(self, x, y=None, classes: list[str] | None = None):
-        self.x = as_tensor(x, "x")
-        self.y = None if y is None else as_tensor(y, "y")
+    def __init__(self, x, y=None, classes: list[str] | None = None, *, float_dtype: torch.dtype = torch.float32):
+        self.x = as_tensor(x, "x", float_dtype)
+        self.y = None if y is None else as_tensor(y, "y", float_dtype)
         if self.y is not None and len(self.y) != len(self.x):
             raise DataError("Features and targets have different numbers of samples.",
                             expected="x and y with the same first dimension",
                             received=f"x of shape {tuple(self.x.shape)}, y of shape {tuple(self.y.shape)}",
                             fix="Pass one target per sample.")
-        self.classes = classes
+        self.classes, self.float_dtype = classes, float_dtype
 
     def __len__(self) -> int:
         return len(self.x)
@@ -48,9 +50,9 @@ class ArrayDataset(Dataset):
     def tensors(self) -> tuple[torch.Tensor, ...]:
         return (self.x,) if self.y is None else (self.x, self.y)
 
-    def subset(self, index) -> "ArrayDataset":
+    def subset(self, index) -> ArrayDataset:
         """A new dataset holding the rows at `index` (a tensor of indices, a slice, or a mask)."""
-        return ArrayDataset(self.x[index], None if self.y is None else self.y[index], self.classes)
+        return ArrayDataset(self.x[index], None if self.y is None else self.y[index], self.classes, float_dtype=self.float_dtype)
 
     def __repr__(self) -> str:
         y = "" if self.y is None else f", y={tuple(self.y.shape)} {self.y.dtype}"
@@ -98,8 +100,9 @@ class Batcher:
                 yield tuple([t[start:start + bs] for t in self.tensors])
 
 
-def as_tensor(a, name: str = "x") -> torch.Tensor:
-    """A numpy array, list or tensor as a tensor (float64 arrays become float32, as torch layers expect)."""
+def as_tensor(a, name: str = "x", float_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A numpy array, list or tensor as a tensor (float64 arrays become float32, as torch layers expect,
+    unless `float_dtype=torch.float64`, for a float64 model, which turns float32 into float64 too)."""
     if isinstance(a, torch.Tensor):
         t = a
     else:
@@ -108,8 +111,10 @@ def as_tensor(a, name: str = "x") -> torch.Tensor:
         except (TypeError, ValueError, RuntimeError) as e:
             raise DataError(f"Could not turn `{name}` into a tensor.", expected="a tensor, numpy array or nested list of numbers",
                             received=f"{type(a).__name__} ({e})", fix=f"Convert `{name}` with numpy.asarray first.") from None
-    if t.dtype == torch.float64:
-        t = t.float()
+    if t.dtype == torch.float64 and float_dtype != torch.float64:
+        t = t.to(float_dtype)
+    elif t.dtype == torch.float32 and float_dtype == torch.float64:
+        t = t.double()
     if t.ndim == 0:
         raise DataError(f"`{name}` is a scalar.", expected="an array with one row per sample",
                         received=f"{name}={t.item()!r}", fix=f"Pass {name} with shape (num_samples, ...).")

@@ -34,9 +34,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.arrays import ArrayDataset, Batcher
+from ..data.arrays import ArrayDataset, Batcher, as_tensor
 from ..errors import ConfigError, DataError
+from ..layers import regularization_loss
 from ..utils import select_device
+from . import _habits as habits
 from . import checkpoint as ckpt
 from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
@@ -109,6 +111,17 @@ class Learner:
             test use the averaged weights, and they replace the model's at the end of `fit`.
         track_grad_norm: log the global gradient norm (`grad_norm`, `grad_norm_max` per epoch);
             always on when `clip_grad_norm` is set, since clipping computes it anyway.
+        task: what the outputs are, when the loss does not say (a callable loss such as `F.nll_loss`):
+            "multiclass_logits", "multiclass_log_probs", "multiclass_probs", "binary_logits",
+            "binary_probs" or "regression". None: taken from the loss, else read from the first batch
+            (integer targets and (N, C) outputs are a classification) and printed once.
+        output_index, output_key: for a model returning a tuple or dict (a VAE's `(recon, mu, logvar)`),
+            the output metrics and named losses read (default: the first). A callable loss gets the whole output.
+
+    A softmax (sigmoid) last layer trained with a loss for logits (`cross_entropy`, `bce_with_logits`)
+    is not squashed twice: as Keras does, its outputs are taken as probabilities (the log of the clamped
+    probabilities), with a warning naming the layer. A model with its own `train_step` and no `eval_step`
+    is evaluated by the default step (forward, then the loss on `(inputs..., y)` batches).
     """
 
     def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
@@ -116,11 +129,20 @@ class Learner:
                  optimizer_options: dict | None = None, augment=None, mixing=None, l1: float = 0.0, l2: float = 0.0,
                  label_smoothing: float = 0.0, max_norm: float | None = None, clip_grad_norm: float | None = None,
                  clip_grad_value: float | None = None, accumulate: int = 1, precision="32", ema: float | None = None,
-                 track_grad_norm: bool = False):
+                 track_grad_norm: bool = False, task: str | None = None, output_index: int | None = None,
+                 output_key: str | None = None):
         self.model = model
         self.augment, self.mixing = augment, mixing
         self.loss_fn = _with_label_smoothing(get_loss(loss), label_smoothing)
-        self.kind = loss_kind(self.loss_fn)
+        self.task = habits.check_task(task) or getattr(self.loss_fn, "task", None)  # Keras losses say what they read
+        guarded = habits.guard_squashed_output(model, self.loss_fn) if task is None else None
+        if guarded is not None:  # a softmax last layer and a loss for logits: take the outputs as probabilities
+            self.loss_fn, self.task = guarded
+        self.kind = habits.TASK_KIND[self.task] if self.task else loss_kind(self.loss_fn)
+        self.output_index, self.output_key = output_index, output_key
+        self._whole_output = self.loss_fn is not None and not isinstance(self.loss_fn, nn.modules.loss._Loss)
+        self._metrics_asked, self._task_note, self._closure = metrics, None, False
+        self._regularized, self._penalize = False, bool(l1 or l2)
         self.l1, self.l2 = _nonnegative("l1", l1), _nonnegative("l2", l2)
         self.max_norm = _positive_or_none("max_norm", max_norm)
         self.clip_grad_norm = _positive_or_none("clip_grad_norm", clip_grad_norm)
@@ -163,18 +185,25 @@ class Learner:
     # ------------------------------------------------------------------ training
     def fit(self, x, y=None, *, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, callbacks=(), verbose: int = 1,
-            initial_epoch: int = 0) -> History:
+            initial_epoch: int = 0, steps_per_epoch: int | None = None, class_weight: dict | None = None,
+            sample_weight=None) -> History:
         """Train for `epochs` epochs (epoch numbers `initial_epoch + 1 .. epochs`).
 
         Args:
             x: training data: a `(x, y)` tuple of arrays/tensors (`(x1, x2, ..., y)` for a model with
-                several inputs), `x` with `y` given, an `ArrayDataset`, a dataset bundle from
-                `tj.datasets.load` (its validation split is used), a torch `Dataset` or a `DataLoader`;
-                inputs alone for a model that brings its own `train_step` (GAN, VAE).
+                several inputs), `x` with `y` given (`fit([x1, x2], y)` for several inputs), an `ArrayDataset`,
+                a dataset bundle from `tj.datasets.load` (its validation split is used), a torch `Dataset`,
+                a `DataLoader`, or a generator / iterable yielding `(x, y)` batches; inputs alone for a
+                model that brings its own `train_step` (GAN, VAE).
             validation_data: the same kinds; evaluated after every epoch (metrics prefixed `val_`).
             validation_split: hold out this fraction of in-memory training data (seeded) instead.
             verbose: 0 silent, 1 progress bar (a line per epoch when not on a terminal), 2 a line per epoch.
             initial_epoch: epochs already done (set by resume).
+            steps_per_epoch: end each epoch after this many batches (a generator is drawn on across
+                epochs; a one-shot generator needs it when `epochs > 1`).
+            class_weight: `{class id: weight}` multiplying each sample's training loss (Keras' habit).
+            sample_weight: one weight per training sample (in-memory data), multiplying its loss.
+                Weighted losses are `sum(w_i * loss_i) / batch size`, as in Keras; validation is unweighted.
 
         Returns:
             History with one dict of logs per epoch.
@@ -182,13 +211,24 @@ class Learner:
         if not isinstance(epochs, int) or epochs < 1:
             raise ConfigError("Invalid value received for `epochs`.", expected="an integer >= 1",
                               received=f"epochs={epochs!r}", fix="Pass epochs=5, for example.")
+        if steps_per_epoch is not None and (not isinstance(steps_per_epoch, int) or isinstance(steps_per_epoch, bool) or steps_per_epoch < 1):
+            raise ConfigError("Invalid value received for `steps_per_epoch`.", expected="an integer >= 1, or None for whole passes",
+                              received=f"steps_per_epoch={steps_per_epoch!r}", fix="Pass steps_per_epoch=100, for example.")
         train, bundle_val = self._as_dataset(x, y)
         validation_data = validation_data if validation_data is not None else bundle_val
+        weighted = class_weight is not None or sample_weight is not None
+        if weighted:
+            per_sample_loss = habits.unreduced(None if self._custom("train_step") else self.loss_fn)  # or a clear error
+            train, class_table = habits.weighted_data(train, class_weight, sample_weight, validation_split)
         if validation_split:
             train, validation_data = self._split(train, validation_split)
-        batches = self._batches(train, batch_size, shuffle)
+        batches = self._batches(train, batch_size, shuffle, steps_per_epoch, epochs)
         val_batches = None if validation_data is None else self._batches(self._as_dataset(validation_data)[0], max(batch_size, 1024), False)
-        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=-(-len(batches) // self.accumulate))
+        steps = steps_per_epoch or len(batches)
+        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=-(-steps // self.accumulate))
+        if verbose and self._task_note:  # the task read for a callable loss, said once
+            print(self._task_note, flush=True)
+            self._task_note = ""
 
         if initial_epoch == 0:
             self.history, self.epoch = History(), 0
@@ -208,14 +248,18 @@ class Learner:
             start = time.perf_counter()
             for step, batch in enumerate(batches, 1):
                 batch = self._to_device(batch)
-                logs = {k: float(v) for k, v in step_fn(batch).items()}  # float(): one sync, as `loss.item()` would
+                if weighted:  # the sample weights travel as the batch's last tensor; class weights come from y
+                    logs = self.train_step(*habits.split_weights(batch, class_table, sample_weight is not None), per_sample_loss)
+                else:
+                    logs = step_fn(batch)
+                logs = {k: float(v) for k, v in logs.items()}  # float(): one sync, as `loss.item()` would
                 self.running.add(logs, _batch_len(batch))
                 self.global_step += 1
                 for cb in per_batch:  # before the scheduler steps: callbacks see the rate this batch used
                     cb.on_train_batch_end(self, step, logs)
                 if self.scheduler is not None and self.scheduler_interval == "step" and self._micro_steps == 0:
                     self.scheduler.step()
-                if self.stop_training:
+                if self.stop_training or step == steps_per_epoch:
                     break
             if self._micro_steps:  # the epoch ended inside an accumulation group: use those gradients too
                 self.optimizer_step()
@@ -239,26 +283,44 @@ class Learner:
             cb.on_fit_end(self)
         return self.history
 
-    def train_step(self, batch) -> dict:
-        """One optimisation step on `(x, y)`: forward, loss, backward, update. Returns the batch logs."""
+    def train_step(self, batch, sample_weight=None, per_sample_loss=None) -> dict:
+        """One optimisation step on `(x, y)`: forward, loss, backward, update. Returns the batch logs.
+
+        `sample_weight` (N,) weighs each sample's loss, computed by `per_sample_loss` (reduction="none").
+        """
         *inputs, y = batch  # (x, y), or (x1, x2, ..., y) for models with several inputs
         if self.augment is not None:
             inputs[0] = self.augment(inputs[0])  # flips, crops, ... on the whole batch at once
         if self.mixing is not None:
             inputs[0], y = self.mixing(inputs[0], y)  # mixup/cutmix: y becomes soft targets (batch, classes)
+        if self._closure:  # LBFGS and friends evaluate the loss themselves, several times per step
+            return habits.closure_step(self, inputs, y, sample_weight, per_sample_loss)
         with self.device_autocast:  # a no-op at full precision
             output = self.model(*inputs)
-            loss = self.loss_fn(output, y)
-        objective = loss + self.penalty() if (self.l1 or self.l2) else loss
+            loss = self.compute_loss(output, y, sample_weight, per_sample_loss)
+        objective = loss + self.penalty() if self._penalize else loss
         logs = self.backward(objective)
         logs["loss"] = loss.detach()
         if self._batch_accuracy is not None:
-            logs["accuracy"] = self._batch_accuracy(output.detach(), y)  # a float, as a hand-written loop counts it
+            logs["accuracy"] = self._batch_accuracy(self.select(output).detach(), y)  # a float, as a hand-written loop counts it
         return logs
 
+    def compute_loss(self, output, y, sample_weight=None, per_sample_loss=None) -> torch.Tensor:
+        """The batch loss: a callable loss sees the whole output (a tuple, a dict), a named one the selected output."""
+        if self._whole_output:
+            return self.loss_fn(output, y)
+        output = self.select(output)
+        if sample_weight is None:
+            return self.loss_fn(output, y)
+        return habits.weighted_mean(per_sample_loss(output, y), sample_weight)  # sum(w_i * loss_i) / N
+
+    def select(self, output):
+        """The output that metrics read: a plain tensor as it is, else `output_key` / `output_index` (default the first)."""
+        return output if torch.is_tensor(output) else habits.select_output(output, self.output_index, self.output_key)
+
     def penalty(self) -> torch.Tensor:
-        """The L1/L2 penalty on the weights: `l1 * sum|w| + l2 * sum w^2` (Keras' kernel regularizers)."""
-        total = 0.0
+        """The L1/L2 penalty on the weights, `l1 * sum|w| + l2 * sum w^2`, plus the layers' own `kernel_regularizer`s."""
+        total = regularization_loss(self.model) if self._regularized else 0.0
         if self.l1:
             total = total + self.l1 * sum(w.abs().sum() for w in self._penalized)
         if self.l2:
@@ -320,12 +382,18 @@ class Learner:
         Returns:
             {"loss": ..., "accuracy": ..., ...}.
         """
-        batches = x if isinstance(x, Batcher) or _is_batch_source(x) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
+        batches = x if isinstance(x, (Batcher, habits.BatchStream)) or _is_batch_source(x) else self._batches(self._as_dataset(x, y)[0], batch_size, False)
         self._setup(None)
         model = self.eval_model
         was_training = model.training
         model.eval()
         custom = self._custom("eval_step", model)  # the EMA copy's own step when EMA is on
+        if custom is None and self.loss_fn is None and self._custom("train_step") is not None:
+            raise ConfigError(f"{type(self.model).__name__} has its own train_step but no eval_step, and no loss to evaluate with.",
+                              expected="an `eval_step(batch, learner)` method returning a dict of logs, or a loss",
+                              received=f"{type(self.model).__name__}.train_step only, loss=None",
+                              fix="Add `def eval_step(self, batch, learner): return {'loss': ...}` to the model, "
+                                  "or pass loss=... so the default eval (forward, then the loss) can run.")
         running, measured = RunningMeans(), EvalMetrics(self.metric_names if metrics is None else metrics, self.kind)
         for batch in batches:
             batch = self._to_device(batch)
@@ -336,8 +404,9 @@ class Learner:
             with self.device_autocast:
                 output = _full_precision(model(*inputs))
             if self.loss_fn is not None:
-                running.add({"loss": float(self.loss_fn(output, yb))}, len(yb))
-            measured.update(output, yb)
+                running.add({"loss": float(self.compute_loss(output, yb))}, len(yb))
+            if measured.names:
+                measured.update(self.select(output), yb)
         model.train(was_training)
         results = {**running.means(), **measured.compute()}
         if verbose:
@@ -358,7 +427,7 @@ class Learner:
             batches = ((b[0],) if isinstance(b, (tuple, list)) else (b,) for b in x)
         else:
             inputs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
-            batches = Batcher(*(ArrayDataset(t).x for t in inputs), batch_size=batch_size)
+            batches = Batcher(*(ArrayDataset(t, float_dtype=self._float_dtype()).x for t in inputs), batch_size=batch_size)
         self._setup(None)
         model = self.eval_model
         was_training = model.training
@@ -371,11 +440,14 @@ class Learner:
         return torch.cat(outputs)
 
     def predict_proba(self, x, *, batch_size: int = 1024) -> torch.Tensor:
-        """Probabilities: softmax of logits for multi-class losses, sigmoid for logit-based binary ones."""
-        out = self.predict(x, batch_size=batch_size)
-        if self.kind == "multiclass":
+        """Probabilities: softmax of logits, exp of log-probabilities, sigmoid of binary logits; probabilities as they are."""
+        out = self.select(self.predict(x, batch_size=batch_size))
+        task = self.task or {"multiclass": "multiclass_logits"}.get(self.kind, self.kind)
+        if task == "multiclass_logits":
             return out.softmax(-1)
-        return out.sigmoid() if self.kind == "binary_logits" else out
+        if task == "multiclass_log_probs":
+            return out.exp()
+        return out.sigmoid() if task == "binary_logits" else out
 
     # --------------------------------------------------------------- checkpoints
     def save_weights(self, path, metadata: dict | None = None):
@@ -434,11 +506,16 @@ class Learner:
                         self.model.train(was_training)
         if sample is None:
             return
+        if self.kind == "other" and self.loss_fn is not None and self._task_note is None and self._custom("train_step") is None:
+            self._infer_task(sample)
         if self.optimizer is None and self._optimizer_spec is not None:
             params = [p for p in self.model.parameters() if p.requires_grad]
             if params:  # a model with its own train_step may hold no parameters of its own
                 self.optimizer = get_optimizer(self._optimizer_spec, params, **self._optimizer_options)
+        self._closure = self.optimizer is not None and habits.needs_closure(self.optimizer)
         self._penalized = [p for p in self.model.parameters() if p.requires_grad and p.ndim > 1]
+        self._regularized = any(m.__dict__.get("_kernel_penalty") is not None for m in self.model.modules())
+        self._penalize = bool(self.l1 or self.l2 or self._regularized)  # off: the step adds nothing
         if self.ema_decay is not None and self.ema is None:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
@@ -448,6 +525,35 @@ class Learner:
         if self.scheduler is None and self._scheduler_spec is not None and self.optimizer is not None:
             self.scheduler, self.scheduler_interval = get_scheduler(self._scheduler_spec, self.optimizer,
                                                                     epochs=epochs, steps_per_epoch=steps_per_epoch)
+
+    def _infer_task(self, sample) -> None:
+        """A callable loss says nothing of the task: read it from one batch's targets and outputs (once)."""
+        *inputs, y = sample
+        with torch.no_grad():
+            was_training = self.model.training
+            self.model.eval()
+            output = self.select(self.model(*inputs))
+            self.model.train(was_training)
+        task, why = habits.infer_task(self.loss_fn, output, y)
+        if task is None:
+            self._task_note = f"Task: not recognised ({why}); pass task=... to Learner for metrics."
+            if self.metric_names:
+                self._task_note += f" Metrics {self.metric_names} are not computed."
+                self.metric_names = []
+            return
+        self.task, self.kind = task, habits.TASK_KIND[task]
+        if self._metrics_asked is None:
+            self.metric_names = {"regression": ["mae"]}.get(self.kind, ["accuracy"])
+        check_fits_task(self.metric_names, self.kind)
+        self._batch_accuracy = batch_accuracy(self.kind) if "accuracy" in self.metric_names else None
+        self._task_note = f"Task: {task} ({why}), read from the first batch; pass task=... to Learner to choose another."
+
+    def _float_dtype(self) -> torch.dtype:
+        """The model's floating dtype: float64 models get float64 data, everything else float32 as before."""
+        return next((p.dtype for p in self.model.parameters() if p.dtype == torch.float64), torch.float32)
+
+    def _convert_batch(self, batch):
+        return habits.flatten_batch(batch, lambda a: as_tensor(a, "batch", self._float_dtype()))
 
     def _autocast(self):
         if self.precision == "32":
@@ -484,14 +590,21 @@ class Learner:
 
     def _as_dataset(self, x, y=None):
         """Normalise the accepted data kinds to `(dataset_or_loader, validation_or_None)`."""
+        dtype = self._float_dtype()
+        if y is None and _is_plain_iterable(x):  # a generator or any iterable of (x, y) batches
+            return x, None
+        if y is not None and habits.is_input_list(x):  # fit([users, items], ratings): several inputs
+            return self._as_dataset((*x, y))
         if y is not None:
-            return ArrayDataset(x, y), None
+            return ArrayDataset(x, y, float_dtype=dtype), None
         if hasattr(x, "train") and hasattr(x, "val"):  # a bundle from tj.datasets.load
             return x.train, x.val
+        if isinstance(x, (tuple, list)) and len(x) == 2 and habits.is_input_list(x[0]):  # ([x1, x2], y)
+            return self._as_dataset(*x)
         if isinstance(x, (tuple, list)) and len(x) == 2:
-            return ArrayDataset(*x), None
+            return ArrayDataset(*x, float_dtype=dtype), None
         if isinstance(x, (tuple, list)) and len(x) > 2:  # (x1, x2, ..., y): several inputs, then the target
-            tensors = tuple(ArrayDataset(t).x for t in x)
+            tensors = tuple(ArrayDataset(t, float_dtype=dtype).x for t in x)
             if len({len(t) for t in tensors}) != 1:
                 raise DataError("The arrays of a data tuple have different numbers of samples.", expected="one row per sample in each",
                                 received=", ".join(str(tuple(t.shape)) for t in tensors), fix="Pass aligned arrays.")
@@ -500,15 +613,17 @@ class Learner:
             return x, None
         if torch.is_tensor(x) or type(x).__module__.startswith("numpy"):
             if self._custom("train_step") is not None:  # unlabelled data for a model that trains itself (GAN, VAE)
-                return ArrayDataset(x), None
+                return ArrayDataset(x, float_dtype=dtype), None
             raise DataError("Training data has inputs but no targets.", expected="fit(x, y) or fit((x, y))",
                             received=f"a single {type(x).__name__}", fix="Pass the targets as well.")
         raise DataError("Unsupported data.", expected="an (x, y) tuple, an ArrayDataset, a dataset bundle, a torch Dataset or DataLoader",
                         received=type(x).__name__, fix="Wrap your arrays as (x, y).")
 
-    def _batches(self, data, batch_size: int, shuffle: bool):
-        if isinstance(data, (Batcher, DataLoader)) or _is_batch_source(data):
+    def _batches(self, data, batch_size: int, shuffle: bool, steps_per_epoch: int | None = None, epochs: int = 1):
+        if isinstance(data, (Batcher, DataLoader, habits.BatchStream)) or _is_batch_source(data):
             return data  # the caller's loader keeps its own batching
+        if _is_plain_iterable(data):  # a generator or any iterable of (x, y) batches
+            return habits.BatchStream(data, steps_per_epoch, epochs, self._convert_batch)
         if _makes_batches(data):  # e.g. a TextDataset: padded, length-bucketed (tokens, lengths, y) batches
             return data.batches(batch_size=batch_size, shuffle=shuffle, generator=self.generator)
         if isinstance(data, (ArrayDataset, tuple)):
@@ -517,14 +632,17 @@ class Learner:
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
 
     def _split(self, data, fraction: float):
-        if not isinstance(data, ArrayDataset):
+        if not isinstance(data, (ArrayDataset, tuple)):
             raise DataError("validation_split needs in-memory data.", expected="an (x, y) tuple or ArrayDataset",
                             received=type(data).__name__, fix="Pass validation_data=... for loaders and streaming datasets.")
         if not 0.0 < fraction < 1.0:
             raise ConfigError("Invalid value received for `validation_split`.", expected="0 < validation_split < 1",
                               received=f"validation_split={fraction!r}", fix="Pass validation_split=0.2, for example.")
-        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
-        n_val = int(len(data) * fraction)
+        n = len(data) if isinstance(data, ArrayDataset) else len(data[0])
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+        n_val = int(n * fraction)
+        if isinstance(data, tuple):  # (x1, x2, ..., y): several inputs
+            return tuple(t[order[n_val:]] for t in data), tuple(t[order[:n_val]] for t in data)
         return data.subset(order[n_val:]), data.subset(order[:n_val])
 
 
@@ -599,6 +717,8 @@ def _first_batch(batches):
     """A small batch to size lazy layers; read from the tensors directly so the shuffle order is untouched."""
     if isinstance(batches, Batcher):
         return tuple(t[:2] for t in batches.tensors)
+    if isinstance(batches, habits.BatchStream):  # a generator: the batch is put back
+        return batches.peek()
     if callable(getattr(batches, "sample", None)):  # a batch source that can show samples without shuffling
         return batches.sample(2)
     return next(iter(batches))
@@ -613,3 +733,13 @@ def _is_batch_source(data) -> bool:
 def _makes_batches(data) -> bool:
     """Datasets that know how to batch themselves (`data.batches(batch_size=, shuffle=, generator=)`)."""
     return callable(getattr(data, "batches", None)) and not isinstance(data, (DataLoader, Batcher))
+
+
+def _is_plain_iterable(data) -> bool:
+    """A generator or other iterable of batches that is none of the kinds `fit` batches itself."""
+    if isinstance(data, list) and data and all(isinstance(b, (tuple, list)) for b in data):
+        return True  # a list of (x, y) batches
+    return hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict, tuple, list, ArrayDataset, Dataset, DataLoader,
+                                                                Batcher, habits.BatchStream, torch.Tensor)) \
+        and not type(data).__module__.startswith("numpy") and not _makes_batches(data) and not _is_batch_source(data)
+
