@@ -10,7 +10,8 @@ MODULES = ["tujie", "tujie.models._common", "tujie.errors", "tujie._io", "tujie.
            "tujie.models.sequential", "tujie.models.mlp", "tujie.models.cnn", "tujie.train.loop",
            "tujie.train.callbacks", "tujie.train.losses", "tujie.train.optimizers", "tujie.train.metrics",
            "tujie.train.checkpoint", "tujie.train.summary", "tujie.train.builders", "tujie.kinds", "tujie.i18n",
-           "tujie.plots", "tujie.report.page"]
+           "tujie.plots", "tujie.report.page", "tujie.models.saving", "tujie.layers._base", "tujie.callbacks",
+           "tujie.optimizers", "tujie.losses"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -28,6 +28,10 @@ _EXPORTS = {
     "History": "tujie.train.callbacks",
     "LearningRateLogger": "tujie.train.callbacks",
     "GradientStats": "tujie.train.callbacks",
+    "ReduceLROnPlateau": "tujie.train.callbacks",
+    "LearningRateScheduler": "tujie.train.callbacks",
+    "LambdaCallback": "tujie.train.callbacks",
+    "TerminateOnNaN": "tujie.train.callbacks",
     "lr_find": "tujie.train.lr_finder",
     "MixUp": "tujie.data.mixing",
     "CutMix": "tujie.data.mixing",
@@ -43,12 +47,15 @@ _EXPORTS = {
     "Ensemble": "tujie.train.ensemble",
     "bagging": "tujie.train.ensemble",
     "run": "tujie.runner",
+    "load_model": "tujie.models.saving",
+    "save_model": "tujie.models.saving",
     "TujieError": "tujie.errors",
 }
 _SUBMODULES = {"layers": "tujie.layers", "models": "tujie.models", "datasets": "tujie.data", "data": "tujie.data",
                "train": "tujie.train", "report": "tujie.report", "evaluate": "tujie.evaluate", "recipes": "tujie.recipes", "errors": "tujie.errors",
                "text": "tujie.text", "timeseries": "tujie.timeseries",
-               "plots": "tujie.plots", "kinds": "tujie.kinds", "i18n": "tujie.i18n"}
+               "plots": "tujie.plots", "kinds": "tujie.kinds", "i18n": "tujie.i18n",
+               "callbacks": "tujie.callbacks", "optimizers": "tujie.optimizers", "losses": "tujie.losses"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

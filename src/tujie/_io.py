@@ -6,11 +6,14 @@ renames it over the target (`os.replace` is atomic on POSIX and Windows).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import OutputError
 
 
 @contextmanager
@@ -23,17 +26,66 @@ def atomic_path(path: str | os.PathLike):
         4
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the file gets the user's usual permissions
+        os.close(fd)
         yield Path(tmp)
         with open(tmp, "rb+") as f:  # make the bytes durable before the rename publishes them
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, OutputError) and e.errno in _OUTPUT_PROBLEMS:
+            raise output_error(path, e) from None
         raise
+
+
+# errno -> (what went wrong, how to fix it): the problems of the place written to, not of the program
+_OUTPUT_PROBLEMS = {
+    errno.ENOSPC: ("no space is left on the device", "Free some disk space, or set output_dir (or the output path) to another disk."),
+    errno.EDQUOT: ("the disk quota is exceeded", "Free some space in your quota, or write to another disk."),
+    errno.EACCES: ("the place is not writable (permission denied)", "Pick a folder you may write to, or fix its permissions."),
+    errno.EPERM: ("the place is not writable (operation not permitted)", "Pick a folder you may write to, or fix its permissions."),
+    errno.EROFS: ("the file system is read-only", "Pick a folder on a writable disk."),
+    errno.EISDIR: ("a folder of that name is already there", "Name a file inside the folder, e.g. FOLDER/name.ext."),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", "Pick a path whose parents are folders, or move the file away."),
+    errno.EEXIST: ("a file of that name is in the way of a folder", "Pick another path, or move the file away."),
+}
+
+
+def output_error(path, error: OSError) -> OutputError:
+    """The error template for an `OSError` met while writing `path` (full disk, read-only place, file in the way)."""
+    what, fix = _OUTPUT_PROBLEMS.get(error.errno, (error.strerror or str(error), "Pick another place to write to."))
+    return OutputError(f"Cannot write {path}: {what}.", expected="a writable path with free space",
+                       received=f"{type(error).__name__}: {error}", fix=fix)
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows; else set and restored at once)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def remove_leftovers(folder) -> list[Path]:
+    """Delete the temporary files (`.<name>.*.tmp`) a killed write left in `folder` and below; returns them."""
+    found = [p for p in Path(folder).rglob(".*.tmp") if p.is_file()]
+    for p in found:
+        p.unlink(missing_ok=True)
+    return found
 
 
 def write_bytes(path, data: bytes) -> Path:

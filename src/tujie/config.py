@@ -12,12 +12,33 @@ or a value of the wrong type is refused with the valid keys listed, before any w
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from .errors import ConfigError, closest
+
+
+def _no_bool(value):
+    """pydantic turns `true` into 1 for an int field; a recipe saying `epochs: true` is a mistake, not 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is needed, not the boolean {str(value).lower()}")  # noqa: TRY004 - pydantic reports ValueError only
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_no_bool)]      # an integer that refuses true/false (use in kinds' sections too)
+Float = Annotated[float, BeforeValidator(_no_bool)]  # a number that refuses true/false
+
+
+def _plain_name(name: str) -> str:
+    """A run_name with a folder in it (`../x`, `a/b`) would put the run outside output_dir."""
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError("run_name must be a plain folder name (no '/', '\\', '..'), so the run stays inside output_dir")
+    return name
+
+
+RunName = Annotated[str, AfterValidator(_plain_name)]
 
 
 class Strict(BaseModel):
@@ -30,15 +51,15 @@ _Strict = Strict
 
 class ExpectedResult(_Strict):
     metric: str = Field(description="summary key, e.g. test_accuracy")
-    value: float
+    value: Float
     source: str = Field(description="where the number comes from")
 
 
 class DataConfig(_Strict):
     name: str = "mnist"
-    validation_split: float = Field(0.2, ge=0.0, lt=1.0)
+    validation_split: Float = Field(0.2, ge=0.0, lt=1.0)
     normalize: Literal["unit", "standard"] | None = "unit"
-    limit: int | None = Field(None, gt=0, description="keep only the first N train/test samples (smoke runs)")
+    limit: Int | None = Field(None, gt=0, description="keep only the first N train/test samples (smoke runs)")
     data_dir: str | None = None
     augment: list[str | dict] = Field([], description="batch augmentations, e.g. [horizontal_flip, {random_crop: {size: 32, padding: 4}}]: "
                                       "kornia image transforms, mixup/cutmix, token_dropout/token_swap for text")
@@ -52,10 +73,10 @@ class ModelConfig(BaseModel):
 
 class OptimizerConfig(_Strict):
     name: str = "adam"
-    lr: float | None = Field(None, gt=0.0)
-    momentum: float = Field(0.0, ge=0.0)
+    lr: Float | None = Field(None, gt=0.0)
+    momentum: Float = Field(0.0, ge=0.0)
     nesterov: bool = False
-    weight_decay: float = Field(0.0, ge=0.0)
+    weight_decay: Float = Field(0.0, ge=0.0)
 
 
 class SchedulerConfig(BaseModel):
@@ -67,37 +88,37 @@ class SchedulerConfig(BaseModel):
 class EarlyStoppingConfig(_Strict):
     monitor: str = "val_loss"
     mode: Literal["min", "max", "auto"] = "auto"
-    patience: int = Field(5, ge=1)
-    min_delta: float = Field(0.0, ge=0.0)
+    patience: Int = Field(5, ge=1)
+    min_delta: Float = Field(0.0, ge=0.0)
     restore_best_weights: bool = True
 
 
 class TrainConfig(_Strict):
-    epochs: int = Field(5, ge=1)
-    batch_size: int = Field(32, ge=1)
+    epochs: Int = Field(5, ge=1)
+    batch_size: Int = Field(32, ge=1)
     loss: str = "cross_entropy"
     metrics: list[str] = ["accuracy"]
     monitor: str = Field("val_loss", description="metric that picks best.safetensors")
     early_stopping: EarlyStoppingConfig | None = None
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty l1 * sum|w| on weight matrices and kernels")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty l2 * sum w^2 (decoupled decay: optimizer adamw + weight_decay)")
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
-    max_norm: float | None = Field(None, gt=0.0, description="max L2 norm of each unit's incoming weights")
-    clip_grad_norm: float | None = Field(None, gt=0.0)
-    clip_grad_value: float | None = Field(None, gt=0.0)
-    accumulate: int = Field(1, ge=1, description="batches per optimizer step (gradient accumulation)")
+    l1: Float = Field(0.0, ge=0.0, description="L1 penalty l1 * sum|w| on weight matrices and kernels")
+    l2: Float = Field(0.0, ge=0.0, description="L2 penalty l2 * sum w^2 (decoupled decay: optimizer adamw + weight_decay)")
+    label_smoothing: Float = Field(0.0, ge=0.0, lt=1.0)
+    max_norm: Float | None = Field(None, gt=0.0, description="max L2 norm of each unit's incoming weights")
+    clip_grad_norm: Float | None = Field(None, gt=0.0)
+    clip_grad_value: Float | None = Field(None, gt=0.0)
+    accumulate: Int = Field(1, ge=1, description="batches per optimizer step (gradient accumulation)")
     precision: Literal["32", "bf16", "fp16"] = "32"
-    ema: float | None = Field(None, gt=0.0, lt=1.0, description="decay of an EMA of the weights, e.g. 0.999")
+    ema: Float | None = Field(None, gt=0.0, lt=1.0, description="decay of an EMA of the weights, e.g. 0.999")
     track_grad_norm: bool = Field(False, description="log the global gradient norm per epoch")
-    grad_stats_every: int | None = Field(None, ge=1, description="log per-layer gradient/weight norms every N steps")
+    grad_stats_every: Int | None = Field(None, ge=1, description="log per-layer gradient/weight norms every N steps")
 
 
 class TextConfig(_Strict):
     """How text corpora (imdb, sst2) become token ids: used only when data.name is a text corpus."""
     tokenizer: Literal["word", "bpe"] = "word"
-    vocab_size: int | None = Field(None, ge=8, description="vocabulary cap (word) or BPE target size")
-    min_freq: int = Field(2, ge=1, description="rarer training-split words map to <unk>")
-    max_len: int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
+    vocab_size: Int | None = Field(None, ge=8, description="vocabulary cap (word) or BPE target size")
+    min_freq: Int = Field(2, ge=1, description="rarer training-split words map to <unk>")
+    max_len: Int = Field(400, ge=1, description="tokens kept per text; longer ones are truncated (counted in the notes)")
     vectors: str | None = Field(None, description="pretrained word vectors for the model's embedding: a vectors.safetensors "
                                                   "file, an embeddings run directory, or an embeddings recipe name "
                                                   "(imdb-word2vec: its newest run in output_dir)")
@@ -106,7 +127,7 @@ class TextConfig(_Strict):
 
 class ThresholdConfig(_Strict):
     criterion: Literal["f1", "recall", "precision"] = "f1"
-    target: float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
+    target: Float | None = Field(None, gt=0.0, le=1.0, description="the recall/precision to reach")
 
 
 class EvaluateConfig(_Strict):
@@ -114,8 +135,8 @@ class EvaluateConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    samples: int = Field(15, ge=0, description="test images in the prediction grid")
-    wrong: int = Field(9, ge=0, description="most confidently wrong images shown")
+    samples: Int = Field(15, ge=0, description="test images in the prediction grid")
+    wrong: Int = Field(9, ge=0, description="most confidently wrong images shown")
 
 
 class RunConfig(_Strict):
@@ -123,10 +144,10 @@ class RunConfig(_Strict):
     description: str = ""
     expected: ExpectedResult | None = None
     kind: str = Field("train", description="the kind of run (tujie.kinds): train, cross_validation, translation, ...")
-    seed: int = 0
+    seed: Int = 0
     device: str = "auto"
     output_dir: str = "runs"
-    run_name: str | None = None
+    run_name: RunName | None = Field(None, description="the run directory's name inside output_dir (a plain name, no folders)")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
@@ -271,7 +292,9 @@ def _describe(loc, model: type[BaseModel] = RunConfig) -> str:
         model = _submodel(field.annotation)
     if field is None:
         return "a value of the right type"
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", Int: "an integer",
+             Float: "a number", Int | None: "an integer or null", Float | None: "a number or null",
+             RunName | None: "a plain folder name inside output_dir, or null"}
     kind = names.get(field.annotation) or str(field.annotation).replace("typing.", "")
     bounds = [f"{sym} {getattr(m, attr)}" for m in field.metadata for attr, sym in
               (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if getattr(m, attr, None) is not None]

@@ -68,6 +68,10 @@ class CheckpointError(TujieError, ValueError):
     """A checkpoint is missing, truncated, corrupted, or belongs to another model/config."""
 
 
+class OutputError(TujieError, OSError):
+    """A file or folder could not be written: a full disk, a read-only place, a file where a folder should be."""
+
+
 class TrainingDiverged(TujieError, RuntimeError):
     """The loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
 

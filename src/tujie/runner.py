@@ -48,8 +48,28 @@ def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None =
     if recipe is None and resume is None:
         raise ConfigError("No recipe given.", expected="tujie run RECIPE, or tujie run --resume RUN_DIR",
                           fix="Run `tujie recipes` to list them.")
-    base = load_recipe(recipe) if recipe else yaml.safe_load((Path(resume) / "config.yaml").read_text())
+    kinds.apply_overrides({}, overrides)  # a wrong key is named (with the valid ones) before the recipe is looked up
+    base = load_recipe(recipe) if recipe else read_run_config(Path(resume))
     return kinds.validate(kinds.apply_overrides(base, overrides))
+
+
+def read_run_config(run_dir: Path) -> dict:
+    """A run directory's config.yaml as a mapping; a missing, non-UTF-8 or malformed file is refused."""
+    path = run_dir / "config.yaml"
+    fix = "Resume a run directory written by `tujie run`, or start a new run with its recipe."
+    if not path.is_file():
+        raise ConfigError(f"Cannot resume from {run_dir}: it has no config.yaml.", expected="a run directory written by `tujie run`",
+                          received=f"{run_dir} ({'a folder without config.yaml' if run_dir.is_dir() else 'no such folder'})", fix=fix)
+    try:
+        saved = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        problem = str(getattr(e, "problem", None) or e).strip()
+        raise ConfigError(f"Cannot resume from {run_dir}: its config.yaml is damaged ({problem}).",
+                          expected="the YAML config that `tujie run` wrote", received=f"{path}", fix=fix) from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"Cannot resume from {run_dir}: its config.yaml is not a mapping.",
+                          expected="the YAML config that `tujie run` wrote", received=f"{type(saved).__name__} in {path}", fix=fix)
+    return saved
 
 
 def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1,
@@ -116,7 +136,8 @@ def _check_resume(run_dir: Path, config: cfg.RunConfig) -> Path:
         raise ConfigError(f"Cannot resume from {run_dir}: it has no config.yaml and last.safetensors.",
                           expected="a run directory written by `tujie run` after at least one epoch",
                           fix="Check the path, or start a new run without --resume.")
-    saved = _flatten(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    saved_config = read_run_config(run_dir)
+    saved = _flatten(saved_config)
     now = _flatten(config.model_dump(mode="json"))
     diff = [f"{k}: run has {saved.get(k)!r}, now {now.get(k)!r}" for k in sorted(set(saved) | set(now))
             if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)]
@@ -124,7 +145,31 @@ def _check_resume(run_dir: Path, config: cfg.RunConfig) -> Path:
         raise ConfigError(f"Cannot resume {run_dir}: the config differs from the run's ({'; '.join(diff)}).",
                           expected="the same config (only train.epochs, device and output_dir may change)",
                           fix="Drop the --set overrides that differ, or start a new run.")
+    _check_checkpoint(run_dir, config, saved_config)
     return run_dir
+
+
+def _check_checkpoint(run_dir: Path, config: cfg.RunConfig, saved_config: dict) -> None:
+    """Refuse a resume with nothing left to train, or from weights that are already NaN, before anything is written."""
+    import torch
+
+    from .train.checkpoint import read_checkpoint
+
+    path = run_dir / "last.safetensors"
+    tensors, meta = read_checkpoint(path)
+    done = int((meta.get("state") or {}).get("epoch", 0))
+    epochs = config.train.epochs
+    if epochs <= done:
+        raise ConfigError(f"Nothing to resume: {run_dir} has already trained {done} epochs, and {epochs} were asked for.",
+                          expected=f"train.epochs above {done}, the epochs done", received=f"train.epochs={epochs}",
+                          fix=f"Extend the run with --set epochs={done + 5} (for example), or open its report: tujie report {run_dir}.")
+    broken = [k[len("model."):] for k, t in tensors.items()
+              if k.startswith("model.") and t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise ConfigError(f"Cannot resume from {path}: its weights hold NaN or infinite values ({', '.join(broken[:4])}"
+                          f"{' ...' if len(broken) > 4 else ''}).", expected="finite weights (a checkpoint written before the loss diverged)",
+                          received=f"{len(broken)} broken weight tensors", fix="Start a new run, with a lower learning rate or gradient clipping; "
+                          "the run directory was left as it was.")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -153,3 +153,14 @@ def test_cvresult_from_hand_made_folds():
 def test_docstring_examples():
     result = doctest.testmod(cross_validation, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_build_learner_that_cannot_reach_the_workers_is_refused_before_they_start():
+    import torch
+
+    import tujie as tj
+    from tujie.errors import ConfigError
+
+    x, y = torch.randn(40, 4), torch.randint(0, 2, (40,))
+    with pytest.raises(ConfigError, match="cannot be sent to worker processes"):
+        tj.cross_validate(lambda: tj.Learner(torch.nn.Linear(4, 2), optimizer="adam"), (x, y), k=2, processes=2)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Callable
 
 from .. import config as cfg
-from .._io import write_text
+from .._io import output_error, remove_leftovers, write_text
+from ..errors import ConfigError
 from ..i18n import _
 from ..utils import seed_everything
 
@@ -40,6 +41,9 @@ class RunContext:
         if self._run_dir is None:
             self._run_dir = Path(self.resume) if self.resume else new_run_dir(self.config)
             self.say(_("Run directory: {path}").format(path=self._run_dir))
+            if self.resume:  # a write killed mid-way left its temporary file behind
+                for leftover in remove_leftovers(self._run_dir):
+                    self.say(_("Removed an unfinished temporary file: {path}").format(path=leftover))
             write_text(self._run_dir / "config.yaml", cfg.to_yaml(self.config))
         return self._run_dir
 
@@ -71,11 +75,33 @@ class RunContext:
 
 
 def new_run_dir(config: cfg.RunConfig) -> Path:
-    """`output_dir/<run_name or recipe-timestamp>`, made now; two runs in one second get distinct folders."""
+    """`output_dir/<run_name or recipe-timestamp>`, made now; two runs in one second get distinct folders.
+
+    Each candidate name is claimed with one `mkdir` (atomic: of two runs that try the same name, one
+    gets it and the other moves on to `-1`, `-2` ...), so runs started together never share a folder.
+    """
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(config.output_dir) / (config.run_name or f"{config.recipe}-{stamp}")
-    run_dir, n = base, 1
-    while run_dir.exists():
-        run_dir, n = base.with_name(f"{base.name}-{n}"), n + 1
-    run_dir.mkdir(parents=True)
-    return run_dir
+    output = Path(config.output_dir)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"output_dir {output} is a file, not a folder.", expected="a folder (made if missing) for the run directories",
+                          received=f"output_dir={config.output_dir!r}", fix="Set --set output_dir=runs, or move the file away.") from None
+    except NotADirectoryError:
+        raise ConfigError(f"output_dir {output} lies under a file, so it cannot be a folder.",
+                          expected="a path whose parents are folders", received=f"output_dir={config.output_dir!r}",
+                          fix="Set --set output_dir=runs, or move the file away.") from None
+    except OSError as e:
+        raise output_error(output, e) from None
+    base = output / (config.run_name or f"{config.recipe}-{stamp}")
+    for n in range(10_000):
+        run_dir = base if n == 0 else base.with_name(f"{base.name}-{n}")
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            continue  # taken, by an earlier run or one started at the same moment
+        except OSError as e:
+            raise output_error(run_dir, e) from None
+    raise ConfigError(f"Could not find a free run directory name under {output}.", expected="fewer than 10,000 runs named "
+                      f"{base.name}-N", received=f"{base.name}, {base.name}-1 ... all taken", fix="Set run_name, or clean up output_dir.")

@@ -3,6 +3,9 @@
 data → model → fit (with the run directory's callbacks: checkpoints, metrics.jsonl, history.csv,
 TensorBoard, the learning-rate schedule, optionally per-layer gradient norms) → test → summary.
 It is the only kind that resumes: `tujie run --resume RUN_DIR` continues it bit for bit.
+`--set epochs=N` extends it: the learning-rate schedule is stretched to the new length and
+continues from the current step (printed; see `train.optimizers.get_scheduler`). A resume with no
+more epochs than done, or from NaN weights, is refused before anything in the run is touched.
 
 Files: last.safetensors, best.safetensors, metrics.jsonl, history.csv, schedule.json,
 tensorboard/, grad_stats.jsonl, evaluation.json, samples.safetensors (images),
@@ -44,13 +47,14 @@ def run(context: RunContext) -> dict:
     started = time.perf_counter()
     data = context.data
     model = build_model(config, data)
+    monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
+    _check_monitors(config, monitor, has_val=data.val is not None)
     run_dir = context.run_dir  # made only now: a failed start leaves no empty run behind
     context.say_data_notes()
     if getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
         data.tokenizer.save(run_dir / "tokenizer.json")
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
-    monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
     checkpoint = ModelCheckpoint(run_dir, monitor=monitor)
     callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "history.csv"),
                   TensorBoard(run_dir / "tensorboard"), LearningRateLogger(run_dir / "schedule.json")]
@@ -66,8 +70,14 @@ def run(context: RunContext) -> dict:
         steps = -(-len(data.train) // config.train.batch_size)
         train = data.train
         sample = train.batches(batch_size=2, shuffle=False).sample(2) if hasattr(train, "batches") else (train.x[:2], train.y[:2])
-        learner.load_checkpoint(run_dir / "last.safetensors", sample, epochs=config.train.epochs, steps_per_epoch=steps)
+        state = learner.load_checkpoint(run_dir / "last.safetensors", sample, epochs=config.train.epochs, steps_per_epoch=steps)
         say(_("Resuming after epoch {epoch} of {epochs}.").format(epoch=learner.epoch, epochs=config.train.epochs))
+        if state.get("schedule_changes"):  # the run is extended (or shortened): the schedule is stretched to its new length
+            changes = ", ".join(f"{k} {old} → {new}" for k, (old, new) in state["schedule_changes"].items())
+            say(_("Learning-rate schedule stretched to {epochs} epochs ({changes}); it continues from step {step} "
+                  "on the longer curve, at learning rate {lr}.").format(
+                epochs=config.train.epochs, changes=changes, step=learner.global_step,
+                lr=f"{learner.optimizer.param_groups[0]['lr']:.3g}"))
 
     status, message = "finished", None
     try:
@@ -75,6 +85,9 @@ def run(context: RunContext) -> dict:
                     validation_data=data.val, verbose=context.verbose, initial_epoch=learner.epoch)
         if learner.diverged:
             status, message = "diverged", learner.stop_reason
+            if message and not (run_dir / "last.safetensors").is_file():  # diverged in the first epoch: nothing was saved
+                message = message.replace("the last good checkpoint was kept", "no checkpoint was written (none was saved "
+                                          "before the loss diverged)")
     except KeyboardInterrupt:
         status = "interrupted"
         message = _("interrupted during epoch {epoch}; continue with: tujie run --resume {run_dir}").format(
@@ -85,6 +98,29 @@ def run(context: RunContext) -> dict:
         shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
         say(_("Test: {scores}").format(scores=shown))
     return summary
+
+
+def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
+    """Refuse a `monitor` (or early-stopping monitor) that names no metric this run logs: it would never pick a best epoch."""
+    from ..train.metrics import normalize_names
+
+    names = normalize_names(config.train.metrics)
+    logged = ["loss", *(["accuracy"] if "accuracy" in names else [])]
+    if has_val:
+        logged += ["val_loss", *(f"val_{n}" for n in names)]
+    extras = {"lr", "grad_norm", "grad_norm_max", "epoch_time_s", "samples_per_s"}
+    asked = [("train.monitor", config.train.monitor, monitor)]
+    if config.train.early_stopping:
+        es = config.train.early_stopping.monitor
+        asked.append(("train.early_stopping.monitor", es, es if has_val else es.removeprefix("val_")))
+    for key, given, used in asked:
+        if used not in logged and used not in extras:
+            from ..errors import closest
+
+            raise ConfigError(f"The metric {key}={given!r} is not one this run logs, so no best epoch would ever be chosen. "
+                              f"{closest(used, logged)}", expected=f"one of {', '.join(logged)}",
+                              received=f"{key}={given!r}" + ("" if has_val else " (no validation split: val_ metrics are absent)"),
+                              fix=f"Set --set {key}=val_loss, or add the metric to train.metrics.")
 
 
 def _summarize(learner, checkpoint, status, message, started) -> dict:

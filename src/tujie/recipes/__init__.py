@@ -32,16 +32,26 @@ def load_recipe(name: str) -> dict:
     """The recipe mapping for a built-in name or a path to a YAML file."""
     files = _files()
     if name in files:
-        text = files[name].read_text(encoding="utf-8")
+        raw = files[name].read_bytes()
     elif name.endswith((".yaml", ".yml")) and Path(name).is_file():
-        text = Path(name).read_text(encoding="utf-8")
+        raw = Path(name).read_bytes()
     else:
         raise ConfigError(f"Unknown recipe {name!r}. {closest(name, files)}", expected=f"one of {', '.join(sorted(files))}, or a .yaml file",
                           received=name, fix="Run `tujie recipes` to list them.")
     try:
-        data = yaml.safe_load(text) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ConfigError(f"Recipe {name!r} is not UTF-8 text (line {line}, byte {e.start}).", expected="a YAML file saved as UTF-8",
+                          received=f"the bytes {raw[e.start:e.start + 4]!r}", fix="Save the file as UTF-8 (most editors: Save with encoding).") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"Recipe {name!r} is not valid YAML: {e}.", fix="Fix the YAML syntax.") from None
+    if data is None:
+        raise ConfigError(f"Recipe {name!r} is empty.", expected="key: value pairs (at least data:, model: and train:)",
+                          received="an empty file" if not text.strip() else "only comments",
+                          fix="Start from a built-in recipe: copy one from `tujie recipes` (src/tujie/recipes/NAME.yaml).")
     if not isinstance(data, dict):
         raise ConfigError(f"Recipe {name!r} is not a mapping.", expected="key: value pairs", received=type(data).__name__,
                           fix="Start from a built-in recipe (tujie recipes).")

@@ -147,7 +147,7 @@ def read_imdb_csv(path) -> tuple[list[tuple[str, int]], list[str]]:
         raise DataError(f"Could not decompress `{path}`.", expected="a complete gzip-compressed CSV file",
                         received=f"{type(e).__name__}: {e}", fix=fix) from None
     text, has_bad_bytes = _decoded(raw)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # strict: an unclosed quote is an error, not one huge row
     try:
         header = next(reader)
     except StopIteration:
@@ -180,6 +180,10 @@ def read_imdb_csv(path) -> tuple[list[tuple[str, int]], list[str]]:
     except csv.Error as e:
         raise DataError(f"`{path}`, line {reader.line_num}: the CSV is malformed.", expected="Python csv-module quoting",
                         received=str(e), fix=fix) from None
+    if not pairs:
+        raise DataError(f"`{path}` has no usable rows after its header.", expected="one review per row: id,rating,label,text",
+                        received=f"{reader.line_num} line(s), {len(skipped.notes())} note(s) of skipped lines",
+                        fix=fix)
     return pairs, skipped.notes()
 
 

@@ -160,11 +160,77 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, generators: dic
     for name, opt in (optimizers or {}).items():
         if opt is not None and name in meta.get("optimizers", {}):
             _load_optimizer_state(opt, name, tensors, meta["optimizers"][name])
+    changes = {}
     if scheduler is not None and "scheduler" in meta:
-        scheduler.load_state_dict(meta["scheduler"])
+        changes = load_scheduler_state(scheduler, meta["scheduler"])
     if "rng.torch" in tensors:
         torch.set_rng_state(tensors["rng.torch"])
     for name, gen in (generators or {}).items():
         if f"rng.{name}" in tensors:
             gen.set_state(tensors[f"rng.{name}"])
-    return meta.get("state", {})
+    state = meta.get("state", {})
+    if changes:
+        state = {**state, "schedule_changes": changes}
+    return state
+
+
+# Scheduler attributes fixed by the run's length (cosine's T_max, one-cycle's total_steps and phases)
+_LENGTH_KEYS = ("T_max", "total_steps", "_schedule_phases")
+
+
+def load_scheduler_state(scheduler, saved: dict) -> dict:
+    """Load a scheduler's saved state; a schedule built for a different run length is stretched, not replaced.
+
+    `scheduler` was built for the run as it is now (e.g. 8 epochs); `saved` comes from the run as it was
+    (e.g. 3 epochs). Everything is restored (step count, base rates ...) except what fixes the schedule's
+    length: cosine's `T_max` and one-cycle's `total_steps` keep their new values, and the learning rate is
+    set to the new schedule's value at the current step. So extending a run continues on the curve a run of
+    the new length would follow, from where it stands. Step, multistep, exponential, constant, plateau and
+    restarts depend on the step count only and continue as they are. Returns `{key: [old, new]}` for what changed.
+
+    Example:
+        >>> import torch
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        >>> short = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+        >>> opt.step(); short.step(); opt.step(); short.step()
+        >>> long = torch.optim.lr_scheduler.CosineAnnealingLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), T_max=4)
+        >>> load_scheduler_state(long, short.state_dict())
+        {'T_max': [2, 4]}
+        >>> round(long.optimizer.param_groups[0]["lr"], 4)  # half way through the 4-step cosine
+        0.5
+    """
+    fresh = scheduler.state_dict()
+    scheduler.load_state_dict(saved)
+    children = getattr(scheduler, "_schedulers", None)
+    if children is None:  # a plain scheduler
+        return _keep_length(scheduler, fresh, saved, active=True)
+    import bisect
+
+    active = bisect.bisect_right(getattr(scheduler, "_milestones", []), scheduler.last_epoch)
+    changes = {}
+    for i, (child, new, old) in enumerate(zip(children, fresh.get("_schedulers", []), saved.get("_schedulers", []))):
+        changes.update(_keep_length(child, new, old, active=i == active))
+    if changes:
+        scheduler._last_lr = [g["lr"] for g in scheduler.optimizer.param_groups]
+    return changes
+
+
+def _keep_length(scheduler, fresh: dict, saved: dict, *, active: bool) -> dict:
+    changed = {k: [saved.get(k), fresh[k]] for k in _LENGTH_KEYS if k in fresh and saved.get(k) != fresh[k]}
+    if not changed:
+        return {}
+    for key in changed:
+        setattr(scheduler, key, fresh[key])
+    if active and scheduler.last_epoch > 0:  # the rate of the new schedule at the current step
+        if hasattr(scheduler, "_get_closed_form_lr"):
+            rates = scheduler._get_closed_form_lr()
+        else:
+            scheduler._get_lr_called_within_step = True  # one-cycle's get_lr is already in closed form
+            try:
+                rates = scheduler.get_lr()
+            finally:
+                scheduler._get_lr_called_within_step = False
+        for group, rate in zip(scheduler.optimizer.param_groups, rates):
+            group["lr"] = rate
+        scheduler._last_lr = list(rates)
+    return {k: v for k, v in changed.items() if not k.startswith("_")}

@@ -171,6 +171,7 @@ def cross_validate(build_learner, data, *, k: int = 5, stratified: bool = True, 
     if processes == 1:
         folds = [_run_fold(*job) for job in jobs]
     else:
+        _check_picklable(build_learner, processes)
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
@@ -205,6 +206,23 @@ def _start_method():
 
 def _init_worker() -> None:
     torch.set_num_threads(1)  # k workers x many threads each would oversubscribe the cores
+
+
+def _check_picklable(build_learner, processes: int) -> None:
+    """Worker processes receive `build_learner` by pickling: a lambda, a local function or one defined
+    in a notebook or an interactive session cannot travel; say so before any process starts."""
+    import pickle
+
+    try:
+        pickle.dumps(build_learner)
+    except Exception as error:  # PicklingError, AttributeError, TypeError: all mean the same here
+        name = getattr(build_learner, "__qualname__", type(build_learner).__name__)
+        raise ConfigError(f"`build_learner` ({name}) cannot be sent to worker processes ({type(error).__name__}).",
+                          expected="a function defined at the top level of an importable module (a .py file), "
+                                   "or a functools.partial of one",
+                          received=f"processes={processes} with {name} from module {getattr(build_learner, '__module__', '?')!r}",
+                          fix="Move build_learner into a module and import it, or pass processes=1 to train the folds "
+                              "in this process.") from None
 
 
 def _run_fold_job(job) -> dict:

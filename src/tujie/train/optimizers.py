@@ -59,6 +59,32 @@ def get_optimizer(optimizer, params, **kwargs) -> torch.optim.Optimizer:
                           received=f"{options}", fix="Remove or correct the offending option.") from None
 
 
+# options that count epochs or steps: a whole number of at least 1 (0 divides by zero inside torch)
+_POSITIVE_COUNTS = ("step_size", "T_0", "T_max", "T_mult", "total_steps", "epochs", "steps_per_epoch")
+_POSITIVE_NUMBERS = ("gamma", "factor", "max_lr", "div_factor", "final_div_factor")
+
+
+def _check_scheduler_options(key: str, options: dict) -> None:
+    """Refuse counts below 1 and rates <= 0 here, with the user's key, instead of a ZeroDivisionError mid-epoch."""
+    for name in _POSITIVE_COUNTS:
+        value = options.get(name)
+        if name in options and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"Invalid value received for the {key!r} scheduler's `{name}`.", expected="an integer >= 1",
+                              received=f"scheduler.{name}={value!r}", fix=f"Pass --set scheduler.{name}=10, for example.")
+    for name in _POSITIVE_NUMBERS:
+        value = options.get(name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if name in options and not (key == "constant" and name == "factor") and any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in values):
+            raise ConfigError(f"Invalid value received for the {key!r} scheduler's `{name}`.", expected="a number > 0",
+                              received=f"scheduler.{name}={value!r}", fix=f"Pass --set scheduler.{name}=0.1, for example.")
+    milestones = options.get("milestones")
+    if "milestones" in options and (not isinstance(milestones, (list, tuple)) or not all(
+            isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in milestones)):
+        raise ConfigError(f"Invalid value received for the {key!r} scheduler's `milestones`.", expected="a list of epochs >= 1, e.g. [30, 60]",
+                          received=f"scheduler.milestones={milestones!r}", fix="Pass --set 'scheduler.milestones=[30, 60]'.")
+
+
 SCHEDULERS = {
     "step": (torch.optim.lr_scheduler.StepLR, {"step_size": 10, "gamma": 0.1}),
     "multistep": (torch.optim.lr_scheduler.MultiStepLR, {"milestones": [30, 60], "gamma": 0.1}),
@@ -85,6 +111,14 @@ def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
     climbs linearly from `warmup_start` (default 0.01) times the base rate to the base rate over
     the first N epochs (steps with `interval: step`), then the named schedule takes over
     (Goyal et al. 2017). `{"name": "constant", "warmup": 5}` is warm-up alone.
+
+    Resuming with more epochs (`tujie run --resume RUN --set epochs=8`) stretches the schedule:
+    the run continues on the curve a run planned for the new length follows, from the step it
+    stopped at (`checkpoint.load_scheduler_state`). Cosine gets the new `T_max` and one-cycle the
+    new `total_steps` (the rate moves to the longer curve's value at that step, so a finished
+    cosine run's rate rises again, and the run says so); step, multistep, exponential, constant,
+    plateau and restarts count steps only and go on unchanged. An explicit `T_max` or
+    `total_steps` in the recipe is kept as written.
 
     Example:
         >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -122,6 +156,7 @@ def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
                           received=f"warmup={warmup!r}", fix="Pass warmup: 5, for example.")
     cls, defaults = SCHEDULERS[key]
     options = {**defaults, **options}
+    _check_scheduler_options(key, options)
     if key == "cosine":
         options.setdefault("T_max", max(1, epochs * (steps_per_epoch if interval == "step" else 1) - warmup))
     if key == "onecycle":
