@@ -290,3 +290,106 @@ def closure_step(learner, inputs, y, sample_weight, per_sample_loss) -> dict:
     if learner._batch_accuracy is not None:
         logs["accuracy"] = learner._batch_accuracy(output, y)
     return logs
+
+
+# ----------------------------------------------------------------- bad input, checked once per fit
+def check_not_empty(data, batches, what: str = "Training data") -> None:
+    """An empty dataset (0 samples) is refused before anything runs."""
+    try:
+        n = len(data) if not isinstance(data, tuple) else len(data[0])
+        n_batches = len(batches)
+    except TypeError:  # a generator or stream: its length is not known
+        return
+    if n == 0 or n_batches == 0:
+        raise DataError(f"{what} is empty.", expected="at least one sample",
+                        received="0 samples", fix="Check the data loading (a filter, a split or a path that selects nothing).")
+
+
+def first_inputs(batches, batch_size: int):
+    """The first batch's inputs and all the targets (in memory: one min/max is cheap), without drawing
+    from the shuffle; None when the batches are not in-memory tensors."""
+    tensors = getattr(batches, "tensors", None)
+    if tensors is not None:
+        return (*(t[:batch_size] for t in tensors[:-1]), tensors[-1]) if len(tensors) > 1 else tuple(tensors)
+    return None
+
+
+def check_one_dimensional(data) -> None:
+    """`x` of shape (N,) floats with `y` of length N: each sample is a bare number, not a feature row."""
+    tensors = getattr(data, "tensors", None)
+    if tensors is None and isinstance(data, tuple):
+        tensors = data
+    if not tensors or len(tensors) != 2:
+        return
+    x, y = tensors
+    if torch.is_tensor(x) and torch.is_tensor(y) and x.ndim == 1 and x.is_floating_point() and len(x) == len(y):
+        raise DataError("The inputs `x` are one-dimensional: each sample is a single number, not a row of features.",
+                        expected="x of shape (N, features)", received=f"x of shape {tuple(x.shape)}",
+                        fix="Reshape it: x.reshape(-1, 1) for one feature (numpy: x[:, None]), or x.reshape(N, features).")
+
+
+def warn_non_finite(batch) -> None:
+    """A warning naming how many NaN/infinite input values the first batch holds (one check per fit)."""
+    if batch is None:
+        return
+    inputs = batch[:-1] if len(batch) > 1 else batch
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in inputs if torch.is_tensor(t) and t.is_floating_point())
+    if bad:
+        warnings.warn(f"The first training batch holds {bad} NaN or infinite input value(s); the loss will be NaN. "
+                      "Fix: clean the data (e.g. torch.nan_to_num(x), or drop those rows) before fit.", UserWarning, stacklevel=3)
+
+
+def check_labels(learner, batch) -> None:
+    """Class labels for a cross-entropy loss: integers in [0, outputs). Checked on the first batch only."""
+    if batch is None or len(batch) < 2 or learner.kind != "multiclass" or learner.mixing is not None:
+        return
+    *inputs, y = batch
+    if not torch.is_tensor(y) or not all(torch.is_tensor(t) for t in inputs) or len(y) == 0:
+        return
+    with torch.no_grad():
+        was_training = learner.model.training
+        learner.model.eval()
+        try:
+            output = learner.select(learner.model(*(t[:2] for t in inputs)))
+        except Exception:  # noqa: BLE001 -- the training step reports its own errors
+            return
+        finally:
+            learner.model.train(was_training)
+    if not torch.is_tensor(output) or output.ndim < 2 or y.ndim != output.ndim - 1:
+        return  # one-hot or soft targets, or a shape this check does not know
+    classes = output.shape[1]
+    if y.is_floating_point():
+        raise DataError("Class labels are floats, but a classification loss needs integer class ids.",
+                        expected=f"integer labels in 0..{classes - 1} (the model has {classes} outputs)",
+                        received=f"{y.dtype} labels, e.g. {y[:5].tolist()}",
+                        fix="Convert them: y.long() (numpy: y.astype('int64')), or use a regression loss such as 'mse'.")
+    ignore = getattr(learner.loss_fn, "ignore_index", None)
+    seen = y[y != ignore] if ignore is not None else y
+    bad = seen[(seen < 0) | (seen >= classes)]
+    if len(bad):
+        values = sorted(set(bad.unique()[:10].tolist()))
+        raise DataError("Class labels are out of range for the model's outputs.",
+                        expected=f"integer labels in 0..{classes - 1} (the model has {classes} outputs)",
+                        received=f"labels {values} (labels seen: {int(seen.min())}..{int(seen.max())})",
+                        fix=f"Give the last layer as many outputs as there are classes (e.g. {int(seen.max()) + 1}), "
+                            "or renumber the labels from 0.")
+
+
+def empty_prediction(learner, inputs):
+    """`predict` on 0 samples: the model's output for an empty batch (its trailing shape), or a clear error."""
+    model = learner.eval_model
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return _cpu(model(*(t.to(learner.device) for t in inputs)))
+    except Exception:  # noqa: BLE001 -- the model cannot run on an empty batch: say so plainly
+        raise DataError("Nothing to predict: the input holds 0 samples.", expected="at least one sample",
+                        received=f"inputs of shape {', '.join(str(tuple(t.shape)) for t in inputs)}",
+                        fix="Check the data passed to predict (a filter or split that selects nothing).") from None
+    finally:
+        model.train(was_training)
+
+
+def _cpu(output):
+    return tuple(o.cpu() for o in output) if isinstance(output, (tuple, list)) else output.cpu()

@@ -43,7 +43,7 @@ from . import checkpoint as ckpt
 from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
 from .metrics import EvalMetrics, batch_accuracy, check_fits_task, normalize_names
-from .optimizers import get_optimizer, get_scheduler
+from .optimizers import check_optimizer_name, get_optimizer, get_scheduler
 
 
 class RunningMeans:
@@ -161,6 +161,7 @@ class Learner:
             metrics = {"regression": ["mae"], "other": []}.get(self.kind, ["accuracy"])
         self.metric_names = normalize_names(metrics)
         check_fits_task(self.metric_names, self.kind)
+        check_optimizer_name(optimizer)  # an unknown name is refused now, not at the first batch
         self.optimizer = optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
         self._optimizer_spec, self._optimizer_options = optimizer, {"lr": lr, **(optimizer_options or {})}
         self._scheduler_spec, self.scheduler, self.scheduler_interval = scheduler, None, "epoch"
@@ -215,6 +216,8 @@ class Learner:
             raise ConfigError("Invalid value received for `steps_per_epoch`.", expected="an integer >= 1, or None for whole passes",
                               received=f"steps_per_epoch={steps_per_epoch!r}", fix="Pass steps_per_epoch=100, for example.")
         train, bundle_val = self._as_dataset(x, y)
+        if self._custom("train_step") is None:
+            habits.check_one_dimensional(train)
         validation_data = validation_data if validation_data is not None else bundle_val
         weighted = class_weight is not None or sample_weight is not None
         if weighted:
@@ -224,8 +227,14 @@ class Learner:
             train, validation_data = self._split(train, validation_split)
         batches = self._batches(train, batch_size, shuffle, steps_per_epoch, epochs)
         val_batches = None if validation_data is None else self._batches(self._as_dataset(validation_data)[0], max(batch_size, 1024), False)
+        habits.check_not_empty(train, batches)
         steps = steps_per_epoch or len(batches)
-        self._setup(_first_batch(batches), epochs=epochs, steps_per_epoch=-(-steps // self.accumulate))
+        sample = _first_batch(batches)
+        self._setup(sample, epochs=epochs, steps_per_epoch=-(-steps // self.accumulate))
+        if self._custom("train_step") is None:  # once per fit, on the first batch: no cost per step
+            first = habits.first_inputs(batches, batch_size) or (tuple(self._to_device(sample)) if isinstance(sample, (tuple, list)) else None)
+            habits.check_labels(self, first)
+            habits.warn_non_finite(first)
         if verbose and self._task_note:  # the task read for a callable loss, said once
             print(self._task_note, flush=True)
             self._task_note = ""
@@ -429,6 +438,8 @@ class Learner:
             inputs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
             batches = Batcher(*(ArrayDataset(t, float_dtype=self._float_dtype()).x for t in inputs), batch_size=batch_size)
         self._setup(None)
+        if not isinstance(x, DataLoader) and all(torch.is_tensor(t) for t in batches.tensors) and batches.num_samples == 0:
+            return habits.empty_prediction(self, batches.tensors)
         model = self.eval_model
         was_training = model.training
         model.eval()

@@ -171,3 +171,12 @@ def get_scheduler(scheduler, optimizer, *, epochs: int, steps_per_epoch: int):
     except (TypeError, ValueError) as e:
         raise ConfigError(f"Invalid options for scheduler {key!r}: {e}.", expected=f"keyword arguments of {cls.__name__}",
                           received=str(options), fix="Remove or correct the offending option.") from None
+
+
+def check_optimizer_name(optimizer) -> None:
+    """Refuse an unknown optimizer name at once (compile / Learner), not at the first batch."""
+    name = optimizer.get("name") if isinstance(optimizer, dict) else optimizer
+    if isinstance(name, str) and name.lower() not in OPTIMIZERS:
+        raise ConfigError(f"Unknown optimizer {name!r}. {closest(name.lower(), OPTIMIZERS)}",
+                          expected=f"one of {', '.join(OPTIMIZERS)}, or a torch.optim.Optimizer",
+                          received=f"optimizer={name!r}", fix="Pick a name from the list.")
