@@ -80,7 +80,6 @@ def missing() -> list[tuple]:
 
 def compile_mo() -> Path:
     catalog = Catalog(locale="zh", domain="tujie", charset="utf-8")
-    catalog.plural_forms  # noqa: B018  (zh: nplurals=1)
     for key, string in merged().items():
         catalog.add(key, string)
     buffer = io.BytesIO()

@@ -24,7 +24,7 @@ import time
 
 from ..errors import ConfigError
 from ..i18n import N_, _
-from ..train.summary import fit_timings
+from ..train.summary import fit_timings, model_table
 from ..utils import environment
 from . import Kind, RunContext, register
 from ._test_phase import test_model
@@ -124,7 +124,6 @@ def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
 
 
 def _summarize(learner, checkpoint, status, message, started) -> dict:
-    model_info = learner.summary(print_fn=None) if learner.input_shape else {}
     return {
         "task": "regression" if learner.kind == "regression" else "classification",
         "status": status, "message": message,
@@ -133,7 +132,7 @@ def _summarize(learner, checkpoint, status, message, started) -> dict:
         "restored_epoch": learner.restored_epoch,
         "timings": fit_timings(learner),
         "environment": {**environment(), "device": str(learner.device)},
-        "model": {**model_info, "name": type(learner.model).__name__},
+        "model": model_table(learner),
         "started": dt.datetime.fromtimestamp(time.time() - (time.perf_counter() - started)).isoformat(timespec="seconds"),
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
     }

@@ -63,9 +63,7 @@ def _fmt_time(text) -> str:
         return str(text)
 
 
-def _t(message: str) -> str:
-    """`_(message)`, but "" stays "" (gettext would give the catalog's header for it)."""
-    return translated(message)
+_t = translated  # `_(text)` for text that is data (a recipe's words); "" stays ""
 
 
 # Readable names of the metrics the runs record (the key is the identifier, e.g. "top5_accuracy").
