@@ -84,7 +84,7 @@ def test_nan_guard_stops_names_the_step_and_keeps_last_good_checkpoint(tmp_path)
     learner = tj.Learner(model, optimizer="sgd", device="cpu", callbacks=[Poison(), ModelCheckpoint(tmp_path)])
     history = learner.fit((x, y), epochs=4, batch_size=16, validation_data=(x, y), verbose=0)
     assert learner.diverged and len(history) == 2
-    assert "epoch 2, step 3" in history.stop_reason and "nan" in history.stop_reason
+    assert "epoch 2, step 3 " in history.stop_reason and "nan" in history.stop_reason
     saved = load_weights(tmp_path / "last.safetensors")
     assert torch.isfinite(saved["weight"]).all()
     _, meta = read_checkpoint(tmp_path / "last.safetensors")

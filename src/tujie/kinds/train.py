@@ -85,9 +85,10 @@ def run(context: RunContext) -> dict:
                     validation_data=data.val, verbose=context.verbose, initial_epoch=learner.epoch)
         if learner.diverged:
             status, message = "diverged", learner.stop_reason
-            if message and not (run_dir / "last.safetensors").is_file():  # diverged in the first epoch: nothing was saved
-                message = message.replace("the last good checkpoint was kept", "no checkpoint was written (none was saved "
-                                          "before the loss diverged)")
+            if message:  # say what is on disk
+                message = message.replace("no checkpoint is written after it", "the last good checkpoint was kept"
+                                          if (run_dir / "last.safetensors").is_file() else
+                                          "no checkpoint was written (none was saved before the loss diverged)")
     except KeyboardInterrupt:
         status = "interrupted"
         message = _("interrupted during epoch {epoch}; continue with: tujie run --resume {run_dir}").format(

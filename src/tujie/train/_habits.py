@@ -254,6 +254,11 @@ def is_input_list(x) -> bool:
     return isinstance(x, (tuple, list)) and len(x) > 0 and all(hasattr(t, "shape") and getattr(t, "ndim", 0) > 0 for t in x)
 
 
+def has_sparse_gradients(model) -> bool:
+    """True when an embedding of `model` makes sparse gradients (`sparse=True`), which fused optimizers refuse."""
+    return any(isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) and m.sparse for m in model.modules())
+
+
 def needs_closure(optimizer) -> bool:
     """True for optimizers whose `step` must be given a closure (`torch.optim.LBFGS`)."""
     import inspect

@@ -21,7 +21,15 @@ from ..i18n import _
 
 
 class Callback:
-    """Base class; override only the events you need (the loop skips the rest)."""
+    """Base class; override only the events you need (the loop skips the rest).
+
+    `on_train_batch_end` gets the batch's logs as floats, which makes the step wait for the
+    device to finish (a sync per step). A callback that does not read them sets
+    `reads_batch_logs = False` and gets the logs as tensors, free; the loop's running means
+    (`learner.running.means()`) are the cheap way to watch them.
+    """
+
+    reads_batch_logs = True
 
     def on_fit_begin(self, learner) -> None: ...
     def on_epoch_begin(self, learner, epoch: int) -> None: ...
@@ -177,19 +185,35 @@ class ModelCheckpoint(Callback, _Monitor):
 
 
 class NaNGuard(Callback):
-    """Stop as soon as a logged training value (the loss, a GAN's d_loss/g_loss...) is NaN or infinite.
+    """Stop when a logged training value (the loss, a GAN's d_loss/g_loss...) becomes NaN or infinite.
 
-    The learner is marked `diverged`, so checkpoints are not overwritten with broken weights.
+    The batch logs are read from the device every `learner.sync_every` steps and at the end of
+    each epoch, and the first bad batch is named exactly. `fit` puts the guard first, so the
+    learner is marked `diverged` before any checkpoint callback runs: checkpoints are not
+    overwritten with broken weights.
     """
 
+    reads_batch_logs = False  # it reads the running means every `sync_every` steps instead
+
     def on_train_batch_end(self, learner, step, logs):
-        bad = next(((k, v) for k, v in logs.items() if not math.isfinite(v)), None)
-        if bad is not None:
-            name, value = bad
-            learner.diverged = learner.stop_training = True
-            learner.stop_reason = (f"the training {name.replace('_', ' ')} became {value} at epoch {learner.epoch + 1}, step {step} "
-                                   f"(global step {learner.global_step}); the last good checkpoint was kept. "
-                                   "Try a lower learning rate, gradient clipping, or check the data for NaNs")
+        if step % learner.sync_every == 0:
+            self._check(learner, learner.epoch + 1)
+
+    def on_epoch_end(self, learner, epoch, logs):
+        if not learner.diverged:
+            self._check(learner, epoch)
+
+    @staticmethod
+    def _check(learner, epoch):
+        learner.running.means()  # reads what is queued; notes the first non-finite value
+        if learner.running.first_non_finite is None:
+            return
+        name, value, step = learner.running.first_non_finite
+        global_step = learner.global_step - (learner.running.batches - step)
+        learner.diverged = learner.stop_training = True
+        learner.stop_reason = (f"the training {name.replace('_', ' ')} became {value} at epoch {epoch}, step {step} "
+                               f"(global step {global_step}); no checkpoint is written after it. "
+                               "Try a lower learning rate, gradient clipping, or check the data for NaNs")
 
 
 TerminateOnNaN = NaNGuard  # Keras' name for the same guard (`fit` always adds one; naming it changes nothing)

@@ -49,29 +49,53 @@ from .optimizers import check_optimizer_name, get_optimizer, get_scheduler
 class RunningMeans:
     """Sample-weighted running means of the per-batch logs of one epoch (and the maximum gradient norm).
 
-    A key missing from some batches (the gradient norm, logged only on optimizer steps
-    when gradients are accumulated) is averaged over the batches that have it.
+    The logs of a batch are tensors still on the device (the loss, the accuracy): `add` only queues
+    them, so the step never waits for the device to finish. `means()` reads everything queued in
+    one transfer; the loop calls it every `Learner.sync_every` steps, the progress bar at each redraw.
+    A key missing from some batches (the gradient norm, logged only on optimizer steps when
+    gradients are accumulated) is averaged over the batches that have it.
     """
 
     MAX_KEYS = ("grad_norm",)  # also reported as `<key>_max`: one exploding step hides in a mean
 
     def __init__(self):
+        self.queued: list[tuple[dict, int]] = []
         self.sums: dict[str, float] = {}
         self.counts: dict[str, int] = {}
         self.maxima: dict[str, float] = {}
-        self.count = 0
+        self.count = self.batches = 0
+        self.first_non_finite: tuple[str, float, int] | None = None  # (key, value, batch number), seen when read
 
-    def add(self, logs: dict[str, float], n: int) -> None:
-        for key, value in logs.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value * n
-            self.counts[key] = self.counts.get(key, 0) + n
-            if key in self.MAX_KEYS:
-                self.maxima[key] = max(self.maxima.get(key, -math.inf), value)
+    def add(self, logs: dict, n: int) -> None:
+        self.queued.append((logs, n))
         self.count += n
+        self.batches += 1
 
     def means(self) -> dict[str, float]:
+        self._flush()
         means = {k: s / max(self.counts[k], 1) for k, s in self.sums.items()}
         return {**means, **{f"{k}_max": v for k, v in self.maxima.items()}}
+
+    def _flush(self) -> None:
+        """Fold the queued logs into the sums: one read from the device for all of them."""
+        if not self.queued:
+            return
+        queued, self.queued = self.queued, []
+        tensors = [v for logs, _ in queued for v in logs.values() if torch.is_tensor(v)]
+        if tensors and len({t.device for t in tensors}) == 1:  # (T,) on the device, then one copy to the host
+            read = iter(torch.stack([t.detach().reshape(()).float() for t in tensors]).tolist())
+        else:
+            read = iter([float(t) for t in tensors])
+        first_batch = self.batches - len(queued) + 1
+        for number, (logs, n) in enumerate(queued, first_batch):
+            for key, value in logs.items():
+                value = next(read) if torch.is_tensor(value) else float(value)
+                if self.first_non_finite is None and not math.isfinite(value):
+                    self.first_non_finite = (key, value, number)
+                self.sums[key] = self.sums.get(key, 0.0) + value * n
+                self.counts[key] = self.counts.get(key, 0) + n
+                if key in self.MAX_KEYS:
+                    self.maxima[key] = max(self.maxima.get(key, -math.inf), value)
 
 
 class Learner:
@@ -124,6 +148,8 @@ class Learner:
     is evaluated by the default step (forward, then the loss on `(inputs..., y)` batches).
     """
 
+    sync_every = 64  # steps between reads of the batch logs from the device (the NaN check); the progress bar reads at each redraw
+
     def __init__(self, model: nn.Module, loss="cross_entropy", optimizer="adam", *, lr: float | None = None,
                  metrics=None, scheduler=None, device="auto", callbacks=(), seed: int | None = 0,
                  optimizer_options: dict | None = None, augment=None, mixing=None, l1: float = 0.0, l2: float = 0.0,
@@ -174,6 +200,7 @@ class Learner:
         self.epoch = 0  # epochs completed
         self.global_step = 0
         self.target_epochs = self.steps_per_epoch = 0
+        self._trained: list[torch.Tensor] = []  # the optimizer's parameters, for the cheap zero_grad
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
         self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
         self.example: tuple | None = None
@@ -241,9 +268,12 @@ class Learner:
 
         if initial_epoch == 0:
             self.history, self.epoch = History(), 0
-        callbacks = [*self.callbacks, *callbacks, NaNGuard(), *progress_callbacks(verbose)]
+        # the NaN guard first: at an epoch's end it marks a divergence before any checkpoint is written
+        callbacks = [NaNGuard(), *self.callbacks, *callbacks, *progress_callbacks(verbose)]
         per_batch = [cb for cb in callbacks if overrides(cb, "on_train_batch_end")]
-        step_fn = self._custom("train_step") or self.train_step
+        reads_floats = any(cb.reads_batch_logs for cb in per_batch)  # a callback that reads every batch's numbers
+        own_step = self._custom("train_step")
+        step_fn = own_step or self.train_step
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
         self.target_epochs = epochs
 
@@ -261,9 +291,12 @@ class Learner:
                     logs = self.train_step(*habits.split_weights(batch, class_table, sample_weight is not None), per_sample_loss)
                 else:
                     logs = step_fn(batch)
-                logs = {k: float(v) for k, v in logs.items()}  # float(): one sync, as `loss.item()` would
-                self.running.add(logs, _batch_len(batch))
+                if own_step is not None:  # a model's own step may hand back a loss still holding its graph
+                    logs = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
+                self.running.add(logs, _batch_len(batch))  # queued on the device: no wait here
                 self.global_step += 1
+                if reads_floats:  # the numbers a callback reads cost one wait for the device per step
+                    logs = {k: float(v) for k, v in logs.items()}
                 for cb in per_batch:  # before the scheduler steps: callbacks see the rate this batch used
                     cb.on_train_batch_end(self, step, logs)
                 if self.scheduler is not None and self.scheduler_interval == "step" and self._micro_steps == 0:
@@ -311,7 +344,7 @@ class Learner:
         logs = self.backward(objective)
         logs["loss"] = loss.detach()
         if self._batch_accuracy is not None:
-            logs["accuracy"] = self._batch_accuracy(self.select(output).detach(), y)  # a float, as a hand-written loop counts it
+            logs["accuracy"] = self._batch_accuracy(self.select(output).detach(), y)  # a tensor: read with the loss, later
         return logs
 
     def compute_loss(self, output, y, sample_weight=None, per_sample_loss=None) -> torch.Tensor:
@@ -339,7 +372,7 @@ class Learner:
     def backward(self, loss: torch.Tensor) -> dict:
         """Backpropagate `loss`; every `accumulate` batches, take the optimizer step. Returns logs (grad_norm)."""
         if self._micro_steps == 0:  # zeroed here, not after the step, so callbacks can still read the gradients
-            self.optimizer.zero_grad(set_to_none=True)
+            self._zero_grad()
         if self.accumulate > 1:
             loss = loss / self.accumulate  # the accumulated gradient is then the mean over the group
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -373,6 +406,15 @@ class Learner:
 
     def _trained_params(self) -> list:
         return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def _zero_grad(self) -> None:
+        """`optimizer.zero_grad(set_to_none=True)`, as a plain loop when the optimizer keeps torch's own."""
+        if type(self.optimizer).zero_grad is not torch.optim.Optimizer.zero_grad or not self._trained \
+                or len(self.optimizer.param_groups) != self._trained_groups:  # a custom zero_grad, or groups added since
+            self.optimizer.zero_grad(set_to_none=True)
+            return
+        for p in self._trained:
+            p.grad = None
 
     @property
     def eval_model(self) -> nn.Module:
@@ -522,8 +564,13 @@ class Learner:
         if self.optimizer is None and self._optimizer_spec is not None:
             params = [p for p in self.model.parameters() if p.requires_grad]
             if params:  # a model with its own train_step may hold no parameters of its own
-                self.optimizer = get_optimizer(self._optimizer_spec, params, **self._optimizer_options)
+                options = dict(self._optimizer_options)
+                if habits.has_sparse_gradients(self.model):  # torch's fused kernels take dense gradients only
+                    options.setdefault("fused", False)
+                self.optimizer = get_optimizer(self._optimizer_spec, params, **options)
         self._closure = self.optimizer is not None and habits.needs_closure(self.optimizer)
+        self._trained = self._trained_params() if self.optimizer is not None else []
+        self._trained_groups = len(self.optimizer.param_groups) if self.optimizer is not None else 0
         self._penalized = [p for p in self.model.parameters() if p.requires_grad and p.ndim > 1]
         self._regularized = any(m.__dict__.get("_kernel_penalty") is not None for m in self.model.modules())
         self._penalize = bool(self.l1 or self.l2 or self._regularized)  # off: the step adds nothing
