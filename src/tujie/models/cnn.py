@@ -15,19 +15,27 @@ from .sequential import Sequential
 
 @register_model(example_input=(1, 28, 28), output_shape=(10,))
 def small_cnn(num_classes: int = 10, filters=(32, 64), dense: int = 128, dropout: float = 0.0,
-              padding: str = "valid") -> Sequential:
+              padding: str = "valid", batch_norm: bool = False) -> Sequential:
     """The MNIST walkthrough's CNN (seeds/003): [Conv 3×3 ReLU → MaxPool 2] per filter count → Dense → logits.
 
     With the defaults on 28×28 input: Conv32 → 26×26 → pool 13×13 → Conv64 → 11×11 → pool 5×5
-    → Flatten 1600 → Dense 128 → Dense 10 (225,034 parameters).
+    → Flatten 1600 → Dense 128 → Dense 10 (225,034 parameters). `batch_norm=True` puts a batch
+    normalisation between each convolution (then without bias, which the norm's shift replaces)
+    and its ReLU (Ioffe & Szegedy 2015), which lets a high learning rate train it in fewer epochs.
 
     Example:
         >>> small_cnn()(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
+        >>> len(small_cnn(filters=(16, 32), batch_norm=True))  # conv, norm, relu, pool per stage; 3 dense-side layers
+        11
     """
     stack = []
     for f in filters:
-        stack += [L.Conv2D(int(f), 3, padding=padding, activation="relu"), L.MaxPool2D(2)]
+        if batch_norm:
+            stack += [L.Conv2D(int(f), 3, padding=padding, use_bias=False), L.BatchNorm2D(), L.Activation("relu")]
+        else:
+            stack += [L.Conv2D(int(f), 3, padding=padding, activation="relu")]
+        stack.append(L.MaxPool2D(2))
     stack += [L.Flatten(), L.Dense(int(dense), activation="relu")]
     if dropout:
         stack.append(L.Dropout(dropout))
