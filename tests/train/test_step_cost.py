@@ -136,3 +136,14 @@ def test_a_plain_fit_with_validation_imports_no_torchmetrics():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_bad_label_deep_in_a_loader_names_its_batch():
+    """A DataLoader is checked on its first batch; a later bad batch is explained when the step fails on it."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = _data(64)
+    y[40] = 7  # the model has 3 outputs
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=False)
+    with pytest.raises(tj.errors.DataError, match=r"Batch 3 of epoch 1: Class labels are out of range.*labels \[7\]"):
+        tj.Learner(_model(), device="cpu").fit(loader, epochs=1, verbose=0)

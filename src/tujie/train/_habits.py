@@ -380,6 +380,18 @@ def check_labels(learner, batch) -> None:
                             "or renumber the labels from 0.")
 
 
+def explain_failed_batch(learner, batch, epoch: int, step: int) -> None:
+    """A training step failed on a later batch (a DataLoader or generator is checked on its first batch
+    only): run the first batch's checks on this one, and raise their error naming the batch, if they find one."""
+    if learner._custom("train_step") is not None or not isinstance(batch, (tuple, list)):
+        return
+    try:
+        check_labels(learner, tuple(batch))
+    except DataError as error:
+        raise DataError(f"Batch {step} of epoch {epoch}: {error.what}", expected=error.expected, received=error.received,
+                        fix=error.fix) from None
+
+
 def empty_prediction(learner, inputs):
     """`predict` on 0 samples: the model's output for an empty batch (its trailing shape), or a clear error."""
     model = learner.eval_model

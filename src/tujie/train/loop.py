@@ -287,10 +287,14 @@ class Learner:
             start = time.perf_counter()
             for step, batch in enumerate(batches, 1):
                 batch = self._to_device(batch)
-                if weighted:  # the sample weights travel as the batch's last tensor; class weights come from y
-                    logs = self.train_step(*habits.split_weights(batch, class_table, sample_weight is not None), per_sample_loss)
-                else:
-                    logs = step_fn(batch)
+                try:
+                    if weighted:  # the sample weights travel as the batch's last tensor; class weights come from y
+                        logs = self.train_step(*habits.split_weights(batch, class_table, sample_weight is not None), per_sample_loss)
+                    else:
+                        logs = step_fn(batch)
+                except (IndexError, RuntimeError, ValueError):  # e.g. a label out of range deep in a loader: say which batch
+                    habits.explain_failed_batch(self, batch, epoch, step)
+                    raise
                 if own_step is not None:  # a model's own step may hand back a loss still holding its graph
                     logs = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
                 self.running.add(logs, _batch_len(batch))  # queued on the device: no wait here
