@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+from . import _hooks
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it; resolved lazily by __getattr__ below
@@ -32,6 +34,7 @@ _EXPORTS = {
     "LearningRateScheduler": "tujie.train.callbacks",
     "LambdaCallback": "tujie.train.callbacks",
     "TerminateOnNaN": "tujie.train.callbacks",
+    "RunDirectory": "tujie.train.run_directory",
     "lr_find": "tujie.train.lr_finder",
     "MixUp": "tujie.data.mixing",
     "CutMix": "tujie.data.mixing",
@@ -73,3 +76,12 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+def _build_report(run_dir, lang=None):
+    """`tj.build_report`, for the toolkit's `RunDirectory` callback (through `tujie._hooks`): the report is
+    the top floor's, and only the package root may name it to a lower one."""
+    return importlib.import_module("tujie.kinds").build_report(run_dir, lang=lang)
+
+
+_hooks.build_report = _build_report

@@ -19,27 +19,17 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 from ..errors import ConfigError
 from ..i18n import N_, _
-from ..train.summary import fit_timings, model_table
-from ..utils import environment
+from ..train.run_directory import file_callbacks, fit_summary
 from . import Kind, RunContext, register
 from ._test_phase import test_model
 
 
 def run(context: RunContext) -> dict:
-    from ..train import (
-        CSVLogger,
-        EarlyStopping,
-        GradientStats,
-        LearningRateLogger,
-        MetricsLogger,
-        ModelCheckpoint,
-        TensorBoard,
-    )
+    from ..train import EarlyStopping
     from ..train.builders import build_learner
     from ._common import build_model
 
@@ -55,11 +45,8 @@ def run(context: RunContext) -> dict:
         data.tokenizer.save(run_dir / "tokenizer.json")
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
-    checkpoint = ModelCheckpoint(run_dir, monitor=monitor)
-    callbacks += [checkpoint, MetricsLogger(run_dir / "metrics.jsonl"), CSVLogger(run_dir / "history.csv"),
-                  TensorBoard(run_dir / "tensorboard"), LearningRateLogger(run_dir / "schedule.json")]
-    if config.train.grad_stats_every:
-        callbacks.append(GradientStats(run_dir / "grad_stats.jsonl", every=config.train.grad_stats_every))
+    files, checkpoint = file_callbacks(run_dir, monitor=monitor, grad_stats_every=config.train.grad_stats_every)
+    callbacks += files  # the loggers, then the checkpoint: after a kill the logs never lag it
     learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
     if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
         raise ConfigError("Threshold tuning needs a binary classifier.",
@@ -93,7 +80,7 @@ def run(context: RunContext) -> dict:
         status = "interrupted"
         message = _("interrupted during epoch {epoch}; continue with: tujie run --resume {run_dir}").format(
             epoch=learner.epoch + 1, run_dir=run_dir)
-    summary = _summarize(learner, checkpoint, status, message, started)
+    summary = fit_summary(learner, checkpoint, status, message, started)
     if status == "finished" and data.test is not None:
         summary["test"] = test_model(learner, data, config, run_dir)
         shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
@@ -122,21 +109,6 @@ def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
                               f"{closest(used, logged)}", expected=f"one of {', '.join(logged)}",
                               received=f"{key}={given!r}" + ("" if has_val else " (no validation split: val_ metrics are absent)"),
                               fix=f"Set --set {key}=val_loss, or add the metric to train.metrics.")
-
-
-def _summarize(learner, checkpoint, status, message, started) -> dict:
-    return {
-        "task": "regression" if learner.kind == "regression" else "classification",
-        "status": status, "message": message,
-        "epochs_done": learner.epoch, "best_epoch": checkpoint.best_epoch, "monitor": checkpoint.monitor,
-        "stopped_early": bool(learner.stop_reason) and not learner.diverged, "stop_reason": learner.stop_reason,
-        "restored_epoch": learner.restored_epoch,
-        "timings": fit_timings(learner),
-        "environment": {**environment(), "device": str(learner.device)},
-        "model": model_table(learner),
-        "started": dt.datetime.fromtimestamp(time.time() - (time.perf_counter() - started)).isoformat(timespec="seconds"),
-        "finished": dt.datetime.now().isoformat(timespec="seconds"),
-    }
 
 
 register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True, order=0,

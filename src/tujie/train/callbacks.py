@@ -5,6 +5,11 @@ The loop calls, in order: `on_fit_begin`, then per epoch `on_epoch_begin`,
 logs (train and validation metrics), and finally `on_fit_end`. A callback may set
 `learner.stop_training = True` (with `learner.stop_reason`) to end training.
 `state_dict`/`load_state_dict` carry a callback's counters across `--resume`.
+
+A run directory stays consistent through a kill at any moment: the loggers write an epoch
+before `ModelCheckpoint` saves it (put the checkpoint last, as `train.run_directory` does), and
+each logger, at `on_fit_begin`, rewrites its file from the checkpoint's history, so a resumed
+run shows every epoch exactly once and the logs end where the checkpoint ends.
 """
 
 from __future__ import annotations
@@ -380,7 +385,8 @@ class LearningRateLogger(Callback):
 
     Warm-up, one-cycle and restarts change the rate inside an epoch, which a per-epoch `lr`
     column cannot show. The file holds `{"step": [...], "lr": [...], "steps_per_epoch": n}`,
-    thinned to at most `max_points` evenly spaced steps.
+    thinned to at most `max_points` evenly spaced steps. A resumed run keeps the steps up to
+    the checkpoint's global step and drops those a killed run logged after it.
 
     Example:
         >>> LearningRateLogger("runs/demo/schedule.json").path.name
@@ -393,12 +399,13 @@ class LearningRateLogger(Callback):
         self.lrs: list[float] = []
 
     def on_fit_begin(self, learner):
-        if self.path.exists():  # a resumed run: keep the steps before the checkpoint
+        if self.path.exists():  # a resumed run: keep the steps up to the checkpoint's, now (a kill may come next)
             import json
 
             saved = json.loads(self.path.read_text())
             keep = [i for i, step in enumerate(saved.get("step", [])) if step <= learner.global_step]
             self.steps, self.lrs = [saved["step"][i] for i in keep], [saved["lr"][i] for i in keep]
+            self._write(learner)
 
     def on_train_batch_end(self, learner, step, logs):
         if learner.optimizer is not None:
@@ -406,6 +413,9 @@ class LearningRateLogger(Callback):
             self.lrs.append(learner.optimizer.param_groups[0]["lr"])
 
     def on_epoch_end(self, learner, epoch, logs):
+        self._write(learner)
+
+    def _write(self, learner):
         from .._io import write_json
 
         stride = max(1, -(-len(self.steps) // self.max_points))
@@ -435,6 +445,12 @@ class GradientStats(Callback):
     def on_fit_begin(self, learner):
         if self.path.exists() and learner.epoch == 0:
             self.path.unlink()  # a fresh fit starts a fresh file; a resumed one appends
+        elif self.path.exists():  # resumed: drop the lines a killed run wrote after the checkpoint's step
+            import json
+
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= learner.global_step]
+            write_text(self.path, "".join(line + "\n" for line in kept))
 
     def on_train_batch_end(self, learner, step, logs):
         if learner.global_step % self.every or learner._micro_steps:
@@ -452,18 +468,23 @@ class GradientStats(Callback):
 
 
 class MetricsLogger(Callback):
-    """Append each epoch's logs as one JSON line (`metrics.jsonl`), dropping lines a resumed run will redo."""
+    """Append each epoch's logs as one JSON line (`metrics.jsonl`).
+
+    At the start of `fit` the file is rewritten from the learner's history: empty for a fresh
+    fit; for a resumed one, exactly the checkpoint's epochs (a line a killed run wrote after the
+    checkpoint is dropped, one it never wrote is restored).
+    """
 
     def __init__(self, path):
         self.path = Path(path)
 
     def on_fit_begin(self, learner):
-        if self.path.exists():  # a resumed run continues after the checkpointed epoch
+        if self.path.exists() or learner.history.epochs:
             import json
 
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("epoch", 0) <= learner.epoch]
-            write_text(self.path, "".join(line + "\n" for line in kept))
+            from .._io import _jsonable
+
+            write_text(self.path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in learner.history.epochs))
 
     def on_epoch_end(self, learner, epoch, logs):
         append_jsonl(self.path, logs)
@@ -471,6 +492,9 @@ class MetricsLogger(Callback):
 
 class CSVLogger(Callback):
     """Write the per-epoch logs as a CSV table (rewritten atomically each epoch).
+
+    At the start of `fit` the table is rewritten from the learner's history, so a resumed run's
+    table holds exactly the checkpoint's epochs before it grows again.
 
     Example:
         >>> CSVLogger("runs/demo/history.csv").path.name
@@ -482,9 +506,14 @@ class CSVLogger(Callback):
 
     def on_fit_begin(self, learner):
         self.rows = [dict(e) for e in learner.history.epochs]
+        if self.path.exists() or self.rows:
+            self._write()
 
     def on_epoch_end(self, learner, epoch, logs):
         self.rows.append(dict(logs))
+        self._write()
+
+    def _write(self):
         keys = list(dict.fromkeys(k for row in self.rows for k in row))
         lines = [",".join(keys)] + [",".join("" if r.get(k) is None else str(r[k]) for k in keys) for r in self.rows]
         write_text(self.path, "\n".join(lines) + "\n")
@@ -493,7 +522,10 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Log every epoch metric to TensorBoard, train and validation on the same chart.
 
-    Open with `tensorboard --logdir RUN_DIR/tensorboard`.
+    Open with `tensorboard --logdir RUN_DIR/tensorboard`. A resumed fit writes a fresh event
+    file that supersedes the old ones: it starts with a purge from step 1 (TensorBoard then
+    hides every older event) and the checkpoint's epochs again, and the older files are
+    deleted, so each epoch is shown once whatever a killed run had logged past its checkpoint.
     """
 
     def __init__(self, log_dir):
@@ -502,15 +534,25 @@ class TensorBoard(Callback):
     def on_fit_begin(self, learner):
         from torch.utils.tensorboard import SummaryWriter  # imported only when used: it is slow to import
 
-        self.writer = SummaryWriter(str(self.log_dir))
+        resumed = learner.epoch > 0
+        older = sorted(self.log_dir.glob("events.out.tfevents.*")) if resumed else []
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=1 if resumed else None)
+        for number, logs in enumerate(learner.history.epochs if resumed else (), 1):
+            self._log(logs.get("epoch", number), logs)
+        self.writer.flush()
+        for path in older:  # superseded: the new file holds all they showed, up to the checkpoint
+            path.unlink(missing_ok=True)
 
     def on_epoch_end(self, learner, epoch, logs):
+        self._log(epoch, logs)
+        self.writer.flush()
+
+    def _log(self, epoch, logs):
         for key, value in logs.items():
             if key == "epoch" or not isinstance(value, (int, float)):
                 continue
             split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self.writer.add_scalar(f"{name}/{split}", value, epoch)
-        self.writer.flush()
 
     def on_fit_end(self, learner):
         if self.writer is not None:
