@@ -15,7 +15,8 @@ from __future__ import annotations
 from .train.callbacks import (Callback, CSVLogger, EarlyStopping, GradientStats, History, LambdaCallback,
                               LearningRateLogger, LearningRateScheduler, MetricsLogger, ModelCheckpoint, NaNGuard,
                               ProgressBar, ReduceLROnPlateau, TensorBoard, TerminateOnNaN)
+from .train.run_directory import RunDirectory
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "TensorBoard", "ReduceLROnPlateau",
            "LearningRateScheduler", "LambdaCallback", "TerminateOnNaN", "NaNGuard", "LearningRateLogger", "GradientStats",
-           "MetricsLogger", "ProgressBar"]
+           "MetricsLogger", "ProgressBar", "RunDirectory"]

@@ -66,7 +66,7 @@ class Model(nn.Module):
         return learner
 
     def fit(self, x, y=None, **kwargs):
-        """Train; see `Learner.fit` (epochs, batch_size, validation_data, callbacks, verbose...)."""
+        """Train; see `Learner.fit` (epochs, batch_size, validation_data, callbacks, verbose, run_dir...)."""
         return self.learner.fit(x, y, **kwargs)
 
     def evaluate(self, x, y=None, **kwargs) -> dict:

@@ -6,8 +6,9 @@ from .checkpoint import load_checkpoint, load_weights, save_checkpoint, save_wei
 from .loop import Learner
 from .losses import get_loss
 from .optimizers import get_optimizer, get_scheduler
+from .run_directory import RunDirectory
 from .summary import summarize
 
 __all__ = ["Learner", "Callback", "History", "EarlyStopping", "ModelCheckpoint", "NaNGuard", "CSVLogger",
-           "MetricsLogger", "TensorBoard", "LearningRateLogger", "GradientStats", "ProgressBar", "get_loss", "get_optimizer", "get_scheduler",
+           "MetricsLogger", "TensorBoard", "LearningRateLogger", "GradientStats", "ProgressBar", "RunDirectory", "get_loss", "get_optimizer", "get_scheduler",
            "save_weights", "load_weights", "save_checkpoint", "load_checkpoint", "summarize"]

@@ -214,7 +214,7 @@ class Learner:
     def fit(self, x, y=None, *, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, callbacks=(), verbose: int = 1,
             initial_epoch: int = 0, steps_per_epoch: int | None = None, class_weight: dict | None = None,
-            sample_weight=None) -> History:
+            sample_weight=None, run_dir=None) -> History:
         """Train for `epochs` epochs (epoch numbers `initial_epoch + 1 .. epochs`).
 
         Args:
@@ -232,6 +232,7 @@ class Learner:
             class_weight: `{class id: weight}` multiplying each sample's training loss (Keras' habit).
             sample_weight: one weight per training sample (in-memory data), multiplying its loss.
                 Weighted losses are `sum(w_i * loss_i) / batch size`, as in Keras; validation is unweighted.
+            run_dir: leave the run directory `tujie run` writes there (checkpoints, logs, summary.json, report.html).
 
         Returns:
             History with one dict of logs per epoch.
@@ -270,6 +271,10 @@ class Learner:
             self.history, self.epoch = History(), 0
         # the NaN guard first: at an epoch's end it marks a divergence before any checkpoint is written
         callbacks = [NaNGuard(), *self.callbacks, *callbacks, *progress_callbacks(verbose)]
+        if run_dir is not None:  # last: its summary and report come after every other callback's end
+            from .run_directory import RunDirectory
+
+            callbacks.append(RunDirectory(run_dir, verbose=verbose))
         per_batch = [cb for cb in callbacks if overrides(cb, "on_train_batch_end")]
         reads_floats = any(cb.reads_batch_logs for cb in per_batch)  # a callback that reads every batch's numbers
         own_step = self._custom("train_step")
