@@ -66,3 +66,15 @@ def test_snippets_run_as_written(path, small, tmp_path, monkeypatch):
         if info == "file":
             continue
         exec(compiled, namespace)  # noqa: S102 - the project's own documentation
+
+
+def test_the_stateful_recurrent_example_carries_its_state_between_batches():
+    # it needs no dataset, so it runs in every suite, not only with TUJIE_DATA
+    code = next(code for _, code in blocks(ROOT / "docs" / "training.md") if "class StatefulLSTM" in code)
+    namespace: dict = {"__name__": "__snippet__"}
+    exec(compile(code, "training.md: the stateful LSTM", "exec"), namespace)  # noqa: S102 - the project's own documentation
+    learner, model = namespace["learner"], namespace["model"]
+    losses = learner.history.history["loss"]
+    assert len(losses) == 3 and losses[-1] < losses[0] / 2
+    assert model.hidden is not None and model.hidden[0].shape == (1, namespace["streams"], 64)
+    assert not model.hidden[0].requires_grad  # detached: the next batch's graph starts at its own edge
