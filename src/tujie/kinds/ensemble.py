@@ -43,11 +43,12 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
     from ..train import Learner, save_weights
     from ..train.builders import build_learner
     from ..train.ensemble import Ensemble
+    from ..train.summary import model_table
     from ._common import build_model
     from ._test_phase import test_model as _test
 
     spec = config.ensemble or EnsembleConfig()
-    members, rows = [], []
+    members, rows, table = [], [], None
     for i in range(spec.members):
         seed = config.seed + i
         seed_everything(seed)
@@ -62,6 +63,7 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
         save_weights(run_dir / f"member-{i + 1}.safetensors", learner.model, {"seed": seed, **scores})
         rows.append({"name": f"member {i + 1}", "seed": seed, **scores, "history": learner.history.epochs})
         members.append(learner.model.eval())
+        table = table or model_table(learner)  # every member has the same layers: the report's model table shows one
         say(_("member {i}/{n}: {scores}").format(i=i + 1, n=spec.members,
                                                   scores=" - ".join(f"{k}: {v:.4f}" for k, v in scores.items())))
     weights = None
@@ -83,7 +85,7 @@ def _ensemble(config, data, run_dir: Path, say) -> dict:
     member_values = [row[metric] for row in member_rows]
     results = {f"test_{k}": v for k, v in test.items()}
     results.update({f"members_mean_{metric}": sum(member_values) / len(member_values), f"members_best_{metric}": max(member_values)})
-    return {"test": test, "members": member_rows, "results": results}
+    return {"test": test, "members": member_rows, "results": results, "model": table}
 
 
 # ----------------------------------------------------------------------------------- report
