@@ -69,6 +69,11 @@ def read_run_config(run_dir: Path) -> dict:
     if not isinstance(saved, dict):
         raise ConfigError(f"Cannot resume from {run_dir}: its config.yaml is not a mapping.",
                           expected="the YAML config that `tujie run` wrote", received=f"{type(saved).__name__} in {path}", fix=fix)
+    if saved.get("trained_from") == "python":  # written by fit(run_dir=...): a record of the set-up, not a recipe
+        raise ConfigError(f"Cannot resume from {run_dir}: it was trained from Python (fit(..., run_dir=...)), so it has no recipe "
+                          "to continue.", expected="a run directory written by `tujie run`", received=f"{path} (trained_from: python)",
+                          fix="Continue it in Python: learner.load_checkpoint(RUN_DIR/last.safetensors, sample), then "
+                              "fit(..., initial_epoch=learner.epoch, run_dir=RUN_DIR). `tujie report RUN_DIR` rebuilds its report.")
     return saved
 
 

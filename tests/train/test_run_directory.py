@@ -85,3 +85,20 @@ def test_a_run_dir_that_cannot_be_a_folder_is_refused_in_the_template(tmp_path, 
         _model().fit(x, y, epochs=1, verbose=0, run_dir=path)
     assert "Expected:" in str(e.value) and "Fix:" in str(e.value)
     assert blocker.read_text() == "x"
+
+
+def test_tujie_run_resume_refuses_a_python_run_and_says_how_to_continue_it(python_run):
+    with pytest.raises(ConfigError, match="trained from Python") as e:
+        tj.run(resume=python_run, overrides=["epochs=5"], verbose=0)
+    assert "load_checkpoint" in str(e.value)
+
+
+def test_a_python_run_continued_in_python_logs_each_epoch_once(tmp_path):
+    x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
+    run_dir = tmp_path / "run"
+    _model().fit(x, y, epochs=2, batch_size=16, verbose=0, run_dir=run_dir)
+    model = _model()
+    model.learner.load_checkpoint(run_dir / "last.safetensors", (x[:2], y[:2]), epochs=3, steps_per_epoch=4)
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, initial_epoch=model.learner.epoch, run_dir=run_dir)
+    assert [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert json.loads((run_dir / "summary.json").read_text())["epochs_done"] == 3

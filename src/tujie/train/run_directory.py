@@ -186,6 +186,7 @@ def _config_yaml(learner, monitor: str | None) -> str:
 
     setup = {
         "kind": "train",
+        "trained_from": "python",  # `tujie run --resume` refuses it by this key (runner.read_run_config)
         "model": type(learner.model).__name__,
         "task": learner.kind,
         "loss": plain(learner.loss_fn),
@@ -202,5 +203,6 @@ def _config_yaml(learner, monitor: str | None) -> str:
         "monitor": monitor or "val_loss (loss without validation data)",
     }
     head = ("# Trained from Python with fit(..., run_dir=...): the set-up as the Learner knew it.\n"
-            "# It is a record, not a recipe: `tujie report` rebuilds the report; `tujie run --resume` does not apply.\n")
+            "# It is a record, not a recipe: `tujie report` rebuilds the report; to train on, load last.safetensors\n"
+            "# in Python and fit(..., initial_epoch=learner.epoch, run_dir=...) again.\n")
     return head + yaml.safe_dump(setup, sort_keys=False, allow_unicode=True)
