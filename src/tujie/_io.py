@@ -102,6 +102,11 @@ def write_json(path, obj) -> Path:
     return write_text(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
 
 
+def write_jsonl(path, records) -> Path:
+    """Write one JSON line per record, replacing the file atomically."""
+    return write_text(path, "".join(json.dumps(r, default=_jsonable) + "\n" for r in records))
+
+
 def append_jsonl(path, record: dict) -> None:
     """Append one JSON line; rewritten atomically so a reader never sees a partial line."""
     path = Path(path)

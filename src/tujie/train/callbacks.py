@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .._io import append_jsonl, write_text
+from .._io import append_jsonl, write_jsonl, write_text
 from ..errors import ConfigError
 from ..i18n import _
 
@@ -480,11 +480,7 @@ class MetricsLogger(Callback):
 
     def on_fit_begin(self, learner):
         if self.path.exists() or learner.history.epochs:
-            import json
-
-            from .._io import _jsonable
-
-            write_text(self.path, "".join(json.dumps(e, default=_jsonable) + "\n" for e in learner.history.epochs))
+            write_jsonl(self.path, learner.history.epochs)
 
     def on_epoch_end(self, learner, epoch, logs):
         append_jsonl(self.path, logs)
