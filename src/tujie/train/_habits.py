@@ -410,3 +410,46 @@ def empty_prediction(learner, inputs):
 
 def _cpu(output):
     return tuple(o.cpu() for o in output) if isinstance(output, (tuple, list)) else output.cpu()
+
+
+# ------------------------------------------------------------- Learner arguments, checked once
+PRECISIONS = {"32": "32", "fp32": "32", "float32": "32", "bf16": "bf16", "bfloat16": "bf16", "16": "fp16",
+              "fp16": "fp16", "float16": "fp16"}
+
+
+def check_precision(value) -> str:
+    key = str(value).lower().removesuffix("-mixed")
+    if key not in PRECISIONS:
+        raise ConfigError(f"Unknown precision {value!r}.", expected='"32", "bf16" (CPU or GPU) or "fp16" (GPU, with a gradient scaler)',
+                          received=f"precision={value!r}", fix='Pass precision="bf16" for mixed precision.')
+    return PRECISIONS[key]
+
+
+def nonnegative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number >= 0 (0 turns it off)",
+                          received=f"{name}={value!r}", fix=f"Pass {name}=1e-4, for example.")
+    return float(value)
+
+
+def positive_or_none(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number > 0, or None to turn it off",
+                          received=f"{name}={value!r}", fix=f"Pass {name}=1.0, for example.")
+    return float(value)
+
+
+def with_label_smoothing(loss_fn, smoothing: float):
+    """The cross-entropy loss with `label_smoothing` set; refused for losses that have no such notion."""
+    if not smoothing:
+        return loss_fn
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0.0 < smoothing < 1.0:
+        raise ConfigError("Invalid value received for `label_smoothing`.", expected="0 <= label_smoothing < 1, e.g. 0.1",
+                          received=f"label_smoothing={smoothing!r}", fix="Pass label_smoothing=0.1.")
+    if not isinstance(loss_fn, nn.CrossEntropyLoss):
+        raise ConfigError("label_smoothing applies to the cross-entropy loss only.", expected='loss="cross_entropy"',
+                          received=f"loss={type(loss_fn).__name__}", fix="Remove label_smoothing, or train with cross-entropy.")
+    loss_fn.label_smoothing = float(smoothing)
+    return loss_fn

@@ -159,7 +159,7 @@ class Learner:
                  output_key: str | None = None):
         self.model = model
         self.augment, self.mixing = augment, mixing
-        self.loss_fn = _with_label_smoothing(get_loss(loss), label_smoothing)
+        self.loss_fn = habits.with_label_smoothing(get_loss(loss), label_smoothing)
         self.task = habits.check_task(task) or getattr(self.loss_fn, "task", None)  # Keras losses say what they read
         guarded = habits.guard_squashed_output(model, self.loss_fn) if task is None else None
         if guarded is not None:  # a softmax last layer and a loss for logits: take the outputs as probabilities
@@ -169,10 +169,10 @@ class Learner:
         self._whole_output = self.loss_fn is not None and not isinstance(self.loss_fn, nn.modules.loss._Loss)
         self._metrics_asked, self._task_note, self._closure = metrics, None, False
         self._regularized, self._penalize = False, bool(l1 or l2)
-        self.l1, self.l2 = _nonnegative("l1", l1), _nonnegative("l2", l2)
-        self.max_norm = _positive_or_none("max_norm", max_norm)
-        self.clip_grad_norm = _positive_or_none("clip_grad_norm", clip_grad_norm)
-        self.clip_grad_value = _positive_or_none("clip_grad_value", clip_grad_value)
+        self.l1, self.l2 = habits.nonnegative("l1", l1), habits.nonnegative("l2", l2)
+        self.max_norm = habits.positive_or_none("max_norm", max_norm)
+        self.clip_grad_norm = habits.positive_or_none("clip_grad_norm", clip_grad_norm)
+        self.clip_grad_value = habits.positive_or_none("clip_grad_value", clip_grad_value)
         self.track_grad_norm = bool(track_grad_norm) or self.clip_grad_norm is not None
         if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
             raise ConfigError("Invalid value received for `accumulate`.", expected="an integer >= 1 (batches per optimizer step)",
@@ -182,7 +182,7 @@ class Learner:
             raise ConfigError("Invalid value received for `ema`.", expected="a decay between 0 and 1, e.g. 0.999",
                               received=f"ema={ema!r}", fix="Pass ema=0.999, or None for no weight averaging.")
         self.ema_decay, self.ema = ema, None
-        self.precision = _precision(precision)
+        self.precision = habits.check_precision(precision)
         if metrics is None:  # the task's usual metric: accuracy for classifiers, MAE for regression
             metrics = {"regression": ["mae"], "other": []}.get(self.kind, ["accuracy"])
         self.metric_names = normalize_names(metrics)
@@ -711,48 +711,6 @@ class Learner:
         if isinstance(data, tuple):  # (x1, x2, ..., y): several inputs
             return tuple(t[order[n_val:]] for t in data), tuple(t[order[:n_val]] for t in data)
         return data.subset(order[n_val:]), data.subset(order[:n_val])
-
-
-PRECISIONS = {"32": "32", "fp32": "32", "float32": "32", "bf16": "bf16", "bfloat16": "bf16", "16": "fp16",
-              "fp16": "fp16", "float16": "fp16"}
-
-
-def _precision(value) -> str:
-    key = str(value).lower().removesuffix("-mixed")
-    if key not in PRECISIONS:
-        raise ConfigError(f"Unknown precision {value!r}.", expected='"32", "bf16" (CPU or GPU) or "fp16" (GPU, with a gradient scaler)',
-                          received=f"precision={value!r}", fix='Pass precision="bf16" for mixed precision.')
-    return PRECISIONS[key]
-
-
-def _nonnegative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number >= 0 (0 turns it off)",
-                          received=f"{name}={value!r}", fix=f"Pass {name}=1e-4, for example.")
-    return float(value)
-
-
-def _positive_or_none(name: str, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"Invalid value received for `{name}`.", expected="a number > 0, or None to turn it off",
-                          received=f"{name}={value!r}", fix=f"Pass {name}=1.0, for example.")
-    return float(value)
-
-
-def _with_label_smoothing(loss_fn, smoothing: float):
-    """The cross-entropy loss with `label_smoothing` set; refused for losses that have no such notion."""
-    if not smoothing:
-        return loss_fn
-    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0.0 < smoothing < 1.0:
-        raise ConfigError("Invalid value received for `label_smoothing`.", expected="0 <= label_smoothing < 1, e.g. 0.1",
-                          received=f"label_smoothing={smoothing!r}", fix="Pass label_smoothing=0.1.")
-    if not isinstance(loss_fn, nn.CrossEntropyLoss):
-        raise ConfigError("label_smoothing applies to the cross-entropy loss only.", expected='loss="cross_entropy"',
-                          received=f"loss={type(loss_fn).__name__}", fix="Remove label_smoothing, or train with cross-entropy.")
-    loss_fn.label_smoothing = float(smoothing)
-    return loss_fn
 
 
 def _full_precision(output):
