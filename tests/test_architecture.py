@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tujie"
 
 TOOLKIT = ("layers", "models", "data", "train", "evaluate", "plots")
-DOMAINS = ("text", "timeseries")
+DOMAINS = ("text", "timeseries", "fundamentals", "generative")
 TOP = ("kinds", "runner", "report", "cli")  # what no library floor may import
 
 
