@@ -353,7 +353,7 @@ class Learner:
         logs = self.backward(objective)
         logs["loss"] = loss.detach()
         if self._batch_accuracy is not None:
-            logs["accuracy"] = self._batch_accuracy(self.select(output).detach(), y)  # a tensor: read with the loss, later
+            logs["accuracy"] = self._batch_accuracy(self.select(output), y)  # a tensor (argmax needs no detach): read later
         return logs
 
     def compute_loss(self, output, y, sample_weight=None, per_sample_loss=None) -> torch.Tensor:

@@ -73,11 +73,11 @@ def batch_accuracy(kind: str):
         def accuracy(out, y):
             if y.ndim == out.ndim:  # (N, K) soft targets of mixup/cutmix: the dominant class; (N, 1) class ids
                 y = y.argmax(-1) if y.is_floating_point() and y.shape[-1] > 1 else y.squeeze(-1)
-            return (out.argmax(-1) == y).sum() / y.numel()
+            return (out.argmax(-1) == y).mean(dtype=torch.float32)  # one op for count-and-divide
         return accuracy
     if kind in ("binary_logits", "binary_probs"):
         threshold = 0.0 if kind == "binary_logits" else 0.5
-        return lambda out, y: ((out > threshold) == (y.reshape(out.shape) > 0.5)).sum() / y.numel()
+        return lambda out, y: ((out > threshold) == (y.reshape(out.shape) > 0.5)).mean(dtype=torch.float32)
     return None
 
 
