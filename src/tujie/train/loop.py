@@ -83,7 +83,10 @@ class RunningMeans:
         queued, self.queued = self.queued, []
         tensors = [v for logs, _ in queued for v in logs.values() if torch.is_tensor(v)]
         if tensors and len({t.device for t in tensors}) == 1:  # (T,) on the device, then one copy to the host
-            read = iter(torch.stack([t.detach().reshape(()).float() for t in tensors]).tolist())
+            with torch.no_grad():
+                if not all(t.ndim == 0 and t.dtype == torch.float32 for t in tensors):  # the usual case needs no op per value
+                    tensors = [t.reshape(()).float() for t in tensors]
+                read = iter(torch.stack(tensors).tolist())
         else:
             read = iter([float(t) for t in tensors])
         first_batch = self.batches - len(queued) + 1
