@@ -776,3 +776,52 @@ def test_seq2seq_fragment_of_002_runs():
 def test_deepspeech_fragment_of_002_is_not_python():
     with pytest.raises(SyntaxError):
         compile((FRAGMENTS / "f002_deepspeech.py").read_text(encoding="utf-8"), "f002_deepspeech.py", "exec")
+
+
+# =============================================================== code fragments of 003 (the walkthrough's own code)
+def test_walkthrough_format_spec_as_written_is_invalid():
+    # 003 §2.6 and §2.7 print `f"{100 *np.max (p):2.0 f} %"`: the space inside the spec fails.
+    with pytest.raises(ValueError, match="Invalid format specifier"):
+        eval('f"{100 * 0.5:2.0 f}"')  # noqa: S307 - a literal
+    assert f"{100 * 0.5:2.0f}" == "50"
+
+
+@pytest.mark.data
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # 'SimSong' is not installed; DejaVu has no CJK
+@pytest.mark.filterwarnings("ignore:findfont")
+def test_walkthrough_inspection_fragment_prints_the_stated_shapes(tmp_path, monkeypatch, capsys):
+    import matplotlib
+    matplotlib.use("Agg")
+    from tujie.data.vision import read_idx
+    monkeypatch.chdir(tmp_path)
+    arrays = {"x_train": read_idx(DATA / "mnist" / "train-images-idx3-ubyte.gz", 3),
+              "y_train": read_idx(DATA / "mnist" / "train-labels-idx1-ubyte.gz", 1),
+              "x_test": read_idx(DATA / "mnist" / "t10k-images-idx3-ubyte.gz", 3),
+              "y_test": read_idx(DATA / "mnist" / "t10k-labels-idx1-ubyte.gz", 1)}
+    data = type("NpzLike", (), {"files": ["x_train", "x_test", "y_train", "y_test"], "__getitem__": lambda self, k: arrays[k]})()
+    run_fragment("f003_inspect.py", data=data)
+    printed = capsys.readouterr().out
+    # the output block the walkthrough shows (its line 18), value for value
+    for line in ["['x_train', 'x_test', 'y_train', 'y_test']", "训练图像: (60000, 28, 28) , 类型: uint8",
+                 "训练标签: (60000,) , 类型: uint8", "测试图像: (10000, 28, 28) , 类型: uint8", "测试标签: (10000,) , 类型: uint8"]:
+        assert line in printed
+    assert (tmp_path / "mnist_samples.png").stat().st_size > 0
+    assert len(list((tmp_path / "mnist_extracted").glob("train_*_label_*.png"))) == 20
+    assert (tmp_path / "mnist_extracted" / "train_0_label_5.png").exists()  # MNIST's first digit is a 5
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_walkthrough_prediction_plots_fragment_runs():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rng = np.random.default_rng(25)
+    predictions = rng.dirichlet(np.ones(10), 15)  # (15, 10) rows of probabilities
+    labels = rng.integers(0, 10, 15)
+    run_fragment("f003_plots.py", np=np, predictions=predictions, test_labels=labels, test_images=rng.random((15, 28, 28)))
+    axes = plt.gcf().axes
+    assert len(axes) == 30  # 15 images and 15 bar charts
+    first = axes[0].get_xlabel()
+    assert first.startswith(f"{predictions[0].argmax()} {100 * predictions[0].max():2.0f} %")
+    plt.close("all")
