@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from ..data import load as load_dataset
 from ..data._files import cache_dir
 from ..errors import ConfigError, ShapeError
+from ..i18n import _
 from ..models.cnn import small_cnn
 from ..train.checkpoint import read_checkpoint, save_weights
 
@@ -143,7 +144,8 @@ class FIDScorer:
                 weights, meta = read_checkpoint(path)
                 model.load_state_dict({k.removeprefix("model."): v for k, v in weights.items() if k.startswith("model.")})
                 self.accuracy = float(meta.get("accuracy", math.nan))
-                self._say(f"FID classifier loaded from {path} (test accuracy {self.accuracy:.4f})")
+                self._say(_("FID classifier loaded from {path} (test accuracy {accuracy})").format(
+                    path=path, accuracy=f"{self.accuracy:.4f}"))
                 return model.eval()
             except Exception:  # a damaged cache file is retrained and rewritten, never trusted
                 pass
@@ -151,7 +153,8 @@ class FIDScorer:
         self.accuracy = self._accuracy(model)
         if path is not None:
             save_weights(path, model, {"accuracy": self.accuracy, **CLASSIFIER, "epochs": self.epochs})
-        self._say(f"FID classifier trained on {self.data.name} ({self.epochs} epochs): test accuracy {self.accuracy:.4f}")
+        self._say(_("FID classifier trained on {dataset} ({epochs} epochs): test accuracy {accuracy}").format(
+            dataset=self.data.name, epochs=self.epochs, accuracy=f"{self.accuracy:.4f}"))
         return model.eval()
 
     def _train(self, model: torch.nn.Module) -> None:

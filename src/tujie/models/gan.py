@@ -6,7 +6,9 @@ A generator G turns noise z into an image, a discriminator D scores an image (a 
     L_D = -[log D(x) + log(1 - D(G(z)))]        L_G = -log D(G(z))
 
 `L_G` is the "non-saturating" generator loss of the GAN paper (section 3): it gives G strong
-gradients early on, when D rejects every fake with confidence. `GAN` holds G and D and trains
+gradients early on, when D rejects every fake with confidence. The paper's original minimax
+form, G minimising log(1 − D(G(z))), is there too (`GAN(..., generator_loss="minimax")`):
+its gradient vanishes exactly when D wins, which is why the book uses the first form. `GAN` holds G and D and trains
 both with its own `train_step`, one D step then one G step per batch, each with its own Adam.
 
 Training through the Learner (the Learner's own loss and optimizer are not used: pass None):
@@ -47,11 +49,17 @@ def _check_latent(model_name: str, z: torch.Tensor, latent_dim: int) -> torch.Te
                      fix=f"Pass torch.randn(batch, {latent_dim}), or build the model with latent_dim={z.shape[-1] if z.ndim else z.numel()}.")
 
 
-def _check_image_size(model_name: str, image_size) -> None:
-    if image_size not in (32, 64):
+# image size → (side of the first feature map, number of stride-2 doublings from it)
+_DCGAN_STAGES = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+def _check_image_size(model_name: str, image_size) -> tuple[int, int]:
+    """(first side, doublings) for a DCGAN of this image size; other sizes are refused."""
+    if image_size not in _DCGAN_STAGES:
         raise ConfigError(f"Invalid value received for argument `image_size` of model '{model_name}'.",
-                          expected="32 or 64", received=f"image_size={image_size!r}",
-                          fix="Pass image_size=64 (the paper's size) or 32, and resize the images to it.")
+                          expected="28, 32 or 64", received=f"image_size={image_size!r}",
+                          fix="Pass image_size=64 (the paper's size), 32 (CIFAR-10) or 28 (MNIST), and resize the images to it.")
+    return _DCGAN_STAGES[image_size]
 
 
 # ------------------------------------------------------------------ fully connected GAN (Goodfellow 2014)
@@ -143,13 +151,16 @@ class DCGANGenerator(nn.Module):
     """DCGAN generator: z → 4×4 → [ConvTranspose 4×4 stride 2 → BatchNorm → ReLU] doubling the size → tanh image.
 
     For 64×64 with features=64 (the paper's figure 1): 100 → 512×4×4 → 256×8×8 → 128×16×16
-    → 64×32×32 → channels×64×64; for 32×32 the 512 stage is left out. No pooling and no
+    → 64×32×32 → channels×64×64; for 32×32 the 512 stage is left out. For 28×28 (MNIST,
+    Fashion-MNIST) the first transposed convolution has a 7×7 kernel (1×1 → 7×7), then two
+    stride-2 stages: 128×7×7 → 64×14×14 → channels×28×28 — the kernels adjusted rather than a
+    32-pixel image cropped, so every output pixel is one the discriminator sees. No pooling and no
     dense hidden layers, BatchNorm everywhere except the output, as the paper prescribes.
     With the defaults it has 3,576,704 parameters, as the PyTorch DCGAN tutorial's netG.
 
     Args:
         latent_dim: size of the noise vector z.
-        image_size: 64 (the paper) or 32.
+        image_size: 64 (the paper), 32 or 28.
         channels: channels of the generated images.
         features: channels of the last hidden stage (doubled at every earlier one).
 
@@ -165,10 +176,10 @@ class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, features: int = 64):
         super().__init__()
         check_positive("dcgan_generator", latent_dim=latent_dim, channels=channels, features=features)
-        _check_image_size("dcgan_generator", image_size)
+        first, doublings = _check_image_size("dcgan_generator", image_size)
         self.latent_dim, self.image_shape = latent_dim, (channels, image_size, image_size)
-        widths = [features * 2 ** i for i in reversed(range(int(math.log2(image_size)) - 2))]  # 64: [512, 256, 128, 64]
-        stack = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),  # 1×1 → 4×4
+        widths = [features * 2 ** i for i in reversed(range(doublings))]  # 64: [512, 256, 128, 64]; 28: [128, 64]
+        stack = [nn.ConvTranspose2d(latent_dim, widths[0], first, 1, 0, bias=False),  # 1×1 → first×first (4 or 7)
                  nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
         for w_in, w_out in zip(widths, widths[1:]):
             stack += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
@@ -189,8 +200,10 @@ class DCGANDiscriminator(nn.Module):
     has 2,765,568 parameters, as the PyTorch DCGAN tutorial's netD (minus its final sigmoid:
     here the output is a logit).
 
+    For 28×28 the mirror of the 28-pixel generator: 28 → 14 → 7, then a 7×7 convolution to 1×1.
+
     Args:
-        image_size: 64 (the paper) or 32.
+        image_size: 64 (the paper), 32 or 28.
         channels: channels of the images it judges.
         features: channels of the first stage (doubled at every later one).
 
@@ -205,13 +218,13 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, image_size: int = 64, channels: int = 3, features: int = 64):
         super().__init__()
         check_positive("dcgan_discriminator", channels=channels, features=features)
-        _check_image_size("dcgan_discriminator", image_size)
+        last, doublings = _check_image_size("dcgan_discriminator", image_size)
         self.image_shape = (channels, image_size, image_size)
-        widths = [features * 2 ** i for i in range(int(math.log2(image_size)) - 2)]  # 64: [64, 128, 256, 512]
+        widths = [features * 2 ** i for i in range(doublings)]  # 64: [64, 128, 256, 512]; 28: [64, 128]
         stack = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for w_in, w_out in zip(widths, widths[1:]):
             stack += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
-        stack += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False), nn.Flatten()]  # 4×4 → 1×1 → (batch, 1)
+        stack += [nn.Conv2d(widths[-1], 1, last, 1, 0, bias=False), nn.Flatten()]  # 4×4 (7×7) → 1×1 → (batch, 1)
         self.net = nn.Sequential(*stack)
         dcgan_init_(self)
 
@@ -240,6 +253,8 @@ class GAN(nn.Module):
         discriminator: maps (batch, C, H, W) images to (batch, 1) logits.
         lr: learning rate of both Adam optimizers.
         betas: Adam's betas for both.
+        generator_loss: "non_saturating" (G minimises −log D(G(z)), the book's) or "minimax"
+            (G minimises log(1 − D(G(z))), the paper's original game).
 
     Example:
         >>> gan = GAN(Generator(latent_dim=8, hidden=(16,)), Discriminator(hidden=(16,)))
@@ -248,7 +263,8 @@ class GAN(nn.Module):
         (torch.Size([4, 1, 28, 28]), torch.Size([4, 1]))
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float = 2e-4, betas=(0.5, 0.999)):
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr: float = 2e-4, betas=(0.5, 0.999),
+                 generator_loss: str = "non_saturating"):
         super().__init__()
         if not isinstance(getattr(generator, "latent_dim", None), int):
             raise ConfigError("The GAN's generator has no integer `latent_dim` attribute.", expected="generator.latent_dim = size of z",
@@ -256,7 +272,13 @@ class GAN(nn.Module):
         if not (isinstance(lr, (int, float)) and lr > 0):
             raise ConfigError("Invalid value received for argument `lr` of the GAN.", expected="a positive number",
                               received=f"lr={lr!r}", fix="Pass lr=2e-4 (the DCGAN paper's).")
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ConfigError("Invalid value received for argument `generator_loss` of the GAN.",
+                              expected=" or ".join(repr(k) for k in GENERATOR_LOSSES), received=f"generator_loss={generator_loss!r}",
+                              fix="Pass generator_loss='non_saturating' (the book's) or 'minimax' (the original game).")
+        _check_pair(generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
+        self.generator_loss = generator_loss
         self.latent_dim, self.lr, self.betas = generator.latent_dim, float(lr), tuple(betas)
         self.optimizer_g: torch.optim.Optimizer | None = None  # made by the first train_step
         self.optimizer_d: torch.optim.Optimizer | None = None
@@ -304,9 +326,9 @@ class GAN(nn.Module):
         d_loss.backward()
         optimizer_d.step()
 
-        # G: -log D(G(z)), scored by the just-updated D. D's grads from this backward are cleared by its next zero_grad
-        g_logits = self.discriminator(fake)  # (batch, 1)
-        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+        # G: -log D(G(z)) (or log(1 - D(G(z)))), scored by the just-updated D. D's grads from this backward are
+        # cleared by its next zero_grad
+        g_loss = self._generator_loss(self.discriminator(fake))
         optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
         optimizer_g.step()
@@ -321,8 +343,45 @@ class GAN(nn.Module):
         real_logits = self.discriminator(real)  # (batch, 1)
         d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                   + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        return {"d_loss": d_loss, "g_loss": F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)),
+        return {"d_loss": d_loss, "g_loss": self._generator_loss(fake_logits),
                 "d_real": real_logits.sigmoid().mean(), "d_fake": fake_logits.sigmoid().mean()}
+
+
+    def _generator_loss(self, logits: torch.Tensor) -> torch.Tensor:
+        """G's loss on D's logits (batch, 1) for generated images: −log D(G(z)), or log(1 − D(G(z))) for minimax."""
+        if self.generator_loss == "minimax":  # log(1 - sigmoid(l)) = -BCE(l, 0): flat (no gradient) when D(G(z)) ≈ 0
+            return -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+        return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+
+@torch.no_grad()
+def _check_pair(generator: nn.Module, discriminator: nn.Module) -> None:
+    """Refuse a generator whose images the discriminator cannot judge, naming both shapes."""
+    made, judged = getattr(generator, "image_shape", None), getattr(discriminator, "image_shape", None)
+    if made is not None and judged is not None:
+        if tuple(made) == tuple(judged):
+            return
+        judged = tuple(judged)
+    else:  # a custom pair without declared shapes: try one small batch (eval mode: batch norm keeps its statistics)
+        modes = generator.training, discriminator.training
+        generator.eval(), discriminator.eval()
+        try:
+            fake = generator(torch.zeros(2, generator.latent_dim, device=next(generator.parameters()).device))
+            made = tuple(fake.shape[1:])
+            discriminator(fake)
+            return
+        except (ShapeError, RuntimeError) as e:
+            judged = judged or getattr(e, "expected", None) or str(e).splitlines()[0]
+        finally:
+            generator.train(modes[0]), discriminator.train(modes[1])
+    raise ShapeError("The GAN's generator and discriminator disagree on the image shape.",
+                     expected=f"generator images of the discriminator's input shape {judged}",
+                     received=f"generator {type(generator).__name__} makes images of shape {tuple(made)}; "
+                              f"discriminator {type(discriminator).__name__} judges images of shape {judged}",
+                     fix="Build both for one image size: the same image_shape (or image_size and channels) for G and D.")
 
 
 def _real_images(batch) -> torch.Tensor:
@@ -378,7 +437,8 @@ def dcgan_discriminator(image_size: int = 64, channels: int = 3, features: int =
 @register_model(example_input=lambda b: torch.randn(b, 100), output_shape=(1, 28, 28),
                 test_kwargs={"generator_hidden": (32,), "discriminator_hidden": (32,)})
 def gan(latent_dim: int = 100, image_shape=(1, 28, 28), generator_hidden=(256, 512, 1024),
-        discriminator_hidden=(512, 256), dropout: float = 0.0, lr: float = 2e-4, betas=(0.5, 0.999)) -> GAN:
+        discriminator_hidden=(512, 256), dropout: float = 0.0, lr: float = 2e-4, betas=(0.5, 0.999),
+        generator_loss: str = "non_saturating") -> GAN:
     """Fully connected GAN (Goodfellow et al. 2014), trainable with its own train_step: z → (images, D logits).
 
     Example:
@@ -387,12 +447,12 @@ def gan(latent_dim: int = 100, image_shape=(1, 28, 28), generator_hidden=(256, 5
         (torch.Size([2, 1, 28, 28]), torch.Size([2, 1]))
     """
     return GAN(Generator(latent_dim, image_shape, generator_hidden), Discriminator(image_shape, discriminator_hidden, dropout),
-               lr=lr, betas=betas)
+               lr=lr, betas=betas, generator_loss=generator_loss)
 
 
 @register_model(example_input=lambda b: torch.randn(b, 100), output_shape=(3, 64, 64), test_kwargs={"features": 8})
 def dcgan(latent_dim: int = 100, image_size: int = 64, channels: int = 3, features: int = 64, lr: float = 2e-4,
-          betas=(0.5, 0.999)) -> GAN:
+          betas=(0.5, 0.999), generator_loss: str = "non_saturating") -> GAN:
     """DCGAN (Radford et al. 2015), trainable with its own train_step: z → (images, D logits).
 
     Example:
@@ -401,4 +461,4 @@ def dcgan(latent_dim: int = 100, image_size: int = 64, channels: int = 3, featur
         (torch.Size([2, 3, 32, 32]), torch.Size([2, 1]))
     """
     return GAN(DCGANGenerator(latent_dim, image_size, channels, features), DCGANDiscriminator(image_size, channels, features),
-               lr=lr, betas=betas)
+               lr=lr, betas=betas, generator_loss=generator_loss)

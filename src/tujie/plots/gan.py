@@ -1,0 +1,117 @@
+"""Figures of GAN training: sample strips from fixed noise, D and G losses with D(x) and D(G(z)), FID curves.
+
+Everything here takes plain numbers: images as (N, H, W) or (N, C, H, W) arrays in [0, 1],
+histories as lists of dicts per variant. Labels are drawn as given (translate them first).
+
+Example:
+    >>> import numpy as np
+    >>> sample_strips([("epoch 1", np.zeros((4, 8, 8))), ("epoch 2", np.ones((4, 8, 8)))])[:4]
+    b'\\x89PNG'
+    >>> gan_curves({"a": [{"epoch": 1, "d_loss": 1.3, "g_loss": 0.8, "d_real": 0.6, "d_fake": 0.4}]})[:4]
+    b'\\x89PNG'
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .style import CHANCE_COLOR, INK_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, figure_label, figure_style, new_figure, png_bytes
+
+_VARIANT_COLORS = (TRAIN_COLOR, VAL_COLOR, "#15803d", "#9333ea")
+
+
+def _picture(image) -> tuple[np.ndarray, str | None]:
+    """(H, W) grey or (H, W, 3) colour array in [0, 1], and the colour map for it."""
+    array = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 3:  # (C, H, W) → (H, W, C)
+        return array.transpose(1, 2, 0), None
+    return array, "gray"
+
+
+def sample_strips(rows: list[tuple[str, object]]) -> bytes:
+    """One row of images per label (e.g. the same fixed noise after each epoch), label on the left.
+
+    Args:
+        rows: (label, images (N, H, W) or (N, C, H, W) in [0, 1]) per row.
+    """
+    columns = max(len(images) for _label, images in rows)
+    with figure_style():
+        fig = new_figure(0.9 * columns + 1.4, 0.9 * len(rows) + 0.2, layout=None)
+        fig.subplots_adjust(left=1.3 / (0.9 * columns + 1.4), right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08)
+        axes = fig.subplots(len(rows), columns, squeeze=False)
+        for r, (label, images) in enumerate(rows):
+            for c in range(columns):
+                ax = axes[r][c]
+                ax.set_xticks([]), ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                if c < len(images):
+                    picture, cmap = _picture(images[c])
+                    ax.imshow(picture, cmap=cmap, vmin=0, vmax=1)
+            axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, color=INK_COLOR)
+        return png_bytes(fig)
+
+
+def gan_curves(histories: dict[str, list[dict]], collapsed: dict[str, int | None] | None = None) -> bytes:
+    """Per epoch: D's loss, G's loss, and mean D(x) (solid) and D(G(z)) (dashed), one colour per variant.
+
+    Args:
+        histories: {variant label: [{"epoch", "d_loss", "g_loss", "d_real", "d_fake"}, ...]}.
+        collapsed: {variant label: the epoch D won from, or None}: marked with a red line.
+    """
+    panels = (("d_loss", figure_label("discriminator loss")), ("g_loss", figure_label("generator loss")),
+              (None, figure_label("D(x) and D(G(z))")))
+    with figure_style():
+        fig = new_figure(10.5, 3.1)
+        axes = fig.subplots(1, 3)
+        for i, (label, history) in enumerate(histories.items()):
+            color = _VARIANT_COLORS[i % len(_VARIANT_COLORS)]
+            epochs = [r.get("epoch", j + 1) for j, r in enumerate(history)]
+            for ax, (key, _title) in zip(axes, panels):
+                if key is None:
+                    ax.plot(epochs, [r.get("d_real", math.nan) for r in history], color=color, marker=".", label=f"{label}: D(x)")
+                    ax.plot(epochs, [r.get("d_fake", math.nan) for r in history], color=color, marker=".", linestyle="--",
+                            label=f"{label}: D(G(z))")
+                else:
+                    ax.plot(epochs, [r.get(key, math.nan) for r in history], color=color, marker=".", label=label)
+                if (collapsed or {}).get(label):
+                    ax.axvline(collapsed[label], color=WRONG_COLOR, linewidth=1, alpha=0.6)
+        for ax, (key, title) in zip(axes, panels):
+            ax.set_title(title)
+            ax.set_xlabel(figure_label("epoch"))
+            if key is None:
+                ax.axhline(0.5, color=CHANCE_COLOR, linewidth=1, linestyle=":")
+                ax.set_ylim(-0.02, 1.02)
+            ax.legend(fontsize=7)
+        return png_bytes(fig)
+
+
+def fid_curves(curves: dict[str, list[tuple[float, float]]], floor: float | None = None) -> bytes:
+    """Classifier-FID against epoch, one line per variant, the real-versus-real floor dashed (log scale).
+
+    Args:
+        curves: {variant label: [(epoch, fid), ...]}.
+        floor: the real-versus-real FID (what a perfect generator would score).
+    """
+    with figure_style():
+        fig = new_figure(5.5, 3.2)
+        ax = fig.subplots()
+        values = []
+        for i, (label, points) in enumerate(curves.items()):
+            points = [(e, f) for e, f in points if f is not None and math.isfinite(f) and f > 0]
+            if points:
+                ax.plot(*zip(*points), color=_VARIANT_COLORS[i % len(_VARIANT_COLORS)], marker="o", label=label)
+                values += [f for _e, f in points]
+        if floor is not None and math.isfinite(floor) and floor > 0:
+            ax.axhline(floor, color=CHANCE_COLOR, linestyle="--", label=figure_label("real vs real (floor)"))
+            values.append(floor)
+        if values and max(values) / max(min(values), 1e-9) > 20:
+            ax.set_yscale("log")
+        ax.set_xlabel(figure_label("epoch"))
+        ax.set_ylabel(figure_label("classifier FID (lower is better)"))
+        ax.legend(fontsize=8)
+        return png_bytes(fig)
