@@ -389,6 +389,48 @@ def test_batchnorm_and_layernorm_formulas_equal_torch():
     assert torch.allclose(ln(x), seed_ln, atol=1e-5)
 
 
+def test_convolution_is_translation_equivariant_and_global_pooling_invariant():
+    # 002 四.7: "平移不变性：能够识别图像中的目标，无论其位置如何变化". A convolution is equivariant (a shifted
+    # input gives a shifted output, away from the border); invariance comes from global pooling, and
+    # strided pooling keeps it only for shifts by its stride.
+    torch.manual_seed(26)
+    conv = nn.Conv2d(1, 4, 3)
+    x = torch.zeros(1, 1, 16, 16)
+    x[0, 0, 4:7, 4:8] = torch.rand(3, 4)
+    shifted = torch.roll(x, shifts=(3, 2), dims=(2, 3))
+    assert torch.allclose(torch.roll(conv(x), shifts=(3, 2), dims=(2, 3)), conv(shifted), atol=1e-6)
+    assert torch.allclose(conv(x).amax((2, 3)), conv(shifted).amax((2, 3)), atol=1e-6)
+    pool = lambda t: F.max_pool2d(conv(t), 2)  # noqa: E731
+    by = lambda rows: torch.roll(x, shifts=(rows, 0), dims=(2, 3))  # noqa: E731
+    assert torch.allclose(pool(by(2)), torch.roll(pool(x), shifts=(1, 0), dims=(2, 3)), atol=1e-6)  # a stride: exact
+    assert all(not torch.allclose(pool(by(1)), torch.roll(pool(x), shifts=(k, 0), dims=(2, 3)), atol=1e-3) for k in (0, 1))
+
+
+def test_int8_quantization_stores_a_quarter_and_keeps_outputs_close():
+    # 000 §15.3: quantizing float parameters to fewer bits "极大减少模型的存储需求". Symmetric per-tensor
+    # int8: 1 byte instead of 4 per weight, each weight off by at most half a step.
+    torch.manual_seed(27)
+    layer = nn.Linear(256, 64)
+    w = layer.weight.detach()
+    scale = w.abs().max() / 127
+    q = torch.clamp(torch.round(w / scale), -127, 127).to(torch.int8)  # (64, 256) int8
+    assert w.element_size() * w.numel() == 4 * q.element_size() * q.numel()
+    assert (q.float() * scale - w).abs().max() <= scale / 2 + 1e-7
+    x = torch.randn(32, 256)
+    err = (F.linear(x, q.float() * scale, layer.bias) - layer(x)).abs().max()
+    assert err < 0.01 * layer(x).abs().max()
+
+
+def test_gradient_clipping_limits_the_norm():
+    # 002 五.2: "梯度裁剪：将梯度的范数限制在一个合理范围内"
+    model = nn.Linear(10, 10)
+    (model(torch.randn(4, 10) * 100) ** 2).sum().backward()
+    before = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+    reported = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    after = torch.cat([p.grad.flatten() for p in model.parameters()]).norm()
+    assert before > 1 and torch.isclose(reported, before) and abs(after.item() - 1.0) < 1e-5
+
+
 # =============================================================== recurrent cells (000 ch.7; 002 五)
 def _cat_weights(cell, block):
     """The seed's W·[h, x] + b for one gate block, from torch's split W_ih, W_hh, b_ih, b_hh."""
