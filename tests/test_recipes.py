@@ -15,7 +15,10 @@ def test_recipe_is_valid_and_states_its_source(name):
     # ensemble, cv_* for a cross-validation's means, lab_* for the overfitting lab's gap figures,
     # the analogy accuracy or word-similarity correlation for word vectors
     prefix = {"train": "test_", "ensemble": "test_", "cross_validation": "cv_", "overfitting_lab": "lab_",
-              "forecast": "test_", "translation": "test_", "embeddings": ("analogy_", "wordsim353_")}[config.kind]
+              "forecast": "test_", "translation": "test_", "embeddings": ("analogy_", "wordsim353_"),
+              # chapter 3 made visible: a derivative, a gradient ratio in decades, a distance to a minimum
+              "activations_losses": ("sigmoid_", "tanh_"), "deep_gradients": "relu_he_over_",
+              "optimizer_paths": ("rosenbrock_", "saddle_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
