@@ -131,6 +131,20 @@ def _pairs_section(run: RunFiles) -> str:
     return _section("loss-pairs", _("Which output goes with which loss"), how, body)
 
 
+def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
+    """σ′'s peak, and how much less gradient sigmoid+MSE sends back than sigmoid+cross-entropy when wrong."""
+    curves = {c.get("name"): c for c in run.gallery.get("activations") or [] if isinstance(c, dict)}
+    pairs = {(p.get("output"), p.get("loss")): p for p in run.gallery.get("pairs") or [] if isinstance(p, dict)}
+    stats = []
+    if "sigmoid" in curves:
+        stats.append((_number(curves["sigmoid"].get("max_derivative")), _("largest σ′ (sigmoid's derivative)")))
+    bce, mse = pairs.get(("sigmoid", "bce")), pairs.get(("sigmoid", "mse"))
+    if bce and mse and bce.get("gradient_when_wrong") and mse.get("gradient_when_wrong"):
+        ratio = abs(bce["gradient_when_wrong"]) / max(abs(mse["gradient_when_wrong"]), 1e-300)
+        stats.append((f"{ratio:.0f}×", _("more gradient from cross-entropy than MSE behind a sigmoid, when wrong")))
+    return stats + [(v, label) for _metric, v, label in test_stats]
+
+
 def _facts(run: RunFiles) -> list[str]:
     gallery = run.gallery or {}
     return [_("{n} activations, {m} losses").format(n=len(gallery.get("activations") or []), m=len(gallery.get("losses") or []))]
@@ -144,7 +158,7 @@ REPORT = KindReport("activations_losses", files=("gallery.json",), result_file="
                                       lambda run: run.gallery is not None, order=62),
                               Section("loss-pairs", N_("Which output goes with which loss"), _pairs_section,
                                       lambda run: run.gallery is not None, order=63)),
-                    facts=_facts)
+                    headline=_headline, facts=_facts)
 register(Kind("activations_losses", run, N_("the book's activations with their derivatives, its losses, and which go together"),
               section="activations_losses", config=ActivationsLossesConfig, report=REPORT, order=70,
               smoke=("activations-losses", ("activations_losses.points=41",))))

@@ -112,10 +112,20 @@ def _deep_gradients_section(run: RunFiles) -> str:
     return _section("deep-gradients", _("Gradients through a deep network"), how, "".join(body))
 
 
+def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
+    """First-to-last gradient ratio of the plain sigmoid net and of ReLU with He initialisation."""
+    variants = {v.get("name"): v for v in run.deep_gradients.get("variants") or [] if isinstance(v, dict)}
+    stats = [(f"{float(variants[name]['ratio']):.2g}", label) for name, label in
+             (("sigmoid", _("first / last layer gradient, sigmoid")), ("relu + he", _("first / last layer gradient, ReLU + He")))
+             if name in variants and "ratio" in variants[name]]
+    return stats + [(v, label) for _metric, v, label in test_stats]
+
+
 REPORT = KindReport("deep_gradients", files=("deep_gradients.json",), result_file="deep_gradients.json",
                     missing={"deep_gradients.json": N_("the gradient norms per layer")},
                     sections=(Section("deep-gradients", N_("Gradients through a deep network"), _deep_gradients_section,
-                                      lambda run: run.deep_gradients is not None, order=61),))
+                                      lambda run: run.deep_gradients is not None, order=61),),
+                    headline=_headline)
 register(Kind("deep_gradients", run, N_("per-layer gradient norms of a 20-layer MLP: sigmoid against ReLU, initialisations, batch norm"),
               section="deep_gradients", config=DeepGradientsConfig, report=REPORT, order=71,
               smoke=("deep-gradients", ("dataset=digits", "deep_gradients.depth=6", "deep_gradients.repeats=1",

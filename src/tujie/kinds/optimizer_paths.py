@@ -128,10 +128,23 @@ def _paths_section(run: RunFiles) -> str:
     return _section("optimizer-paths", _("Optimizers on a loss surface"), how, body)
 
 
+def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
+    """The closest finish on each surface."""
+    stats = []
+    for surface in run.optimizer_paths.get("surfaces") or []:
+        paths = [p for p in surface.get("paths") or [] if math.isfinite(float(p.get("distance", math.inf)))]
+        if paths:
+            best = min(paths, key=lambda p: p["distance"])
+            stats.append((f"{best['distance']:.2g}", _("closest to the minimum of {surface}: {optimizer}").format(
+                surface=surface.get("name", "?"), optimizer=best.get("optimizer", "?"))))
+    return stats + [(v, label) for _metric, v, label in test_stats]
+
+
 REPORT = KindReport("optimizer_paths", files=("optimizer_paths.json",), result_file="optimizer_paths.json",
                     missing={"optimizer_paths.json": N_("the optimizers' paths")},
                     sections=(Section("optimizer-paths", N_("Optimizers on a loss surface"), _paths_section,
-                                      lambda run: run.optimizer_paths is not None, order=61),))
+                                      lambda run: run.optimizer_paths is not None, order=61),),
+                    headline=_headline)
 register(Kind("optimizer_paths", run, N_("SGD, momentum, Nesterov, Adagrad, RMSprop, Adadelta and Adam walking Rosenbrock and a saddle"),
               section="optimizer_paths", config=OptimizerPathsConfig, report=REPORT, order=72,
               smoke=("optimizer-paths", (("optimizer_paths.surfaces=[{name: rosenbrock, steps: 20, learning_rates: {sgd: 0.001, "
