@@ -50,3 +50,11 @@ def test_an_unknown_initialisation_is_refused(batch):
     x, y = batch
     with pytest.raises(ConfigError, match="xavier"):
         layer_gradient_norms(x, y, init="glorot")
+
+
+def test_a_misspelt_activation_is_refused_with_the_config_key():
+    from tujie import kinds
+
+    with pytest.raises(ConfigError, match="deep_gradients.variants.0.activation"):
+        kinds.validate({"recipe": "x", "kind": "deep_gradients",
+                        "deep_gradients": {"variants": [{"name": "x", "activation": "sigmod"}]}})

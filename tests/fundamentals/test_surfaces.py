@@ -47,3 +47,13 @@ def test_unknown_names_are_refused():
         optimizer_path("himmelblau", "adam", lr=0.1)
     with pytest.raises(ConfigError, match="nesterov"):
         optimizer_path("saddle", "lbfgs", lr=0.1)
+
+
+def test_a_recipe_naming_an_unknown_surface_or_optimizer_is_refused():
+    from tujie import kinds
+
+    for surface, match in (({"name": "himmelblau", "learning_rates": {"adam": 0.1}}, "rosenbrock, saddle"),
+                           ({"name": "saddle", "learning_rates": {"lbfgs": 0.1}}, "lbfgs"),
+                           ({"name": "saddle", "learning_rates": {"adam": -1.0}}, "positive")):
+        with pytest.raises(ConfigError, match=match):
+            kinds.validate({"recipe": "x", "kind": "optimizer_paths", "optimizer_paths": {"surfaces": [surface]}})

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .._io import write_json
 from ..config import Strict
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..report import KindReport, Section
 from ..report.format import _data, _e, _img, _list, _section, _table
 from ..report.run_files import RunFiles
@@ -26,6 +26,15 @@ class GradientVariant(Strict):
     activation: str = "sigmoid"
     init: str = Field("default", pattern="^(default|xavier|he)$", description="default (torch's), xavier or he")
     batch_norm: bool = False
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, name: str) -> str:
+        from ..layers.activations import ACTIVATIONS
+
+        if name.lower().replace("-", "_") not in ACTIVATIONS:  # refused before the run directory is made
+            raise ValueError(f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}")
+        return name
 
 
 _DEFAULT_VARIANTS = [GradientVariant(name="sigmoid", activation="sigmoid"),
@@ -52,7 +61,9 @@ def run(context: RunContext) -> dict:
     data, run_dir = context.open()
     order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(context.config.seed))
     x, y = data.train.x[order[: section.batch_size]], data.train.y[order[: section.batch_size]]  # (batch, ...), (batch,)
-    context.say(_("Deep gradients: a {depth}-layer MLP, {n} variants, one batch of {batch} images").format(
+    context.say(ngettext("Deep gradients: a {depth}-layer MLP, {n} variant, one batch of {batch} images",
+                         "Deep gradients: a {depth}-layer MLP, {n} variants, one batch of {batch} images",
+                         len(section.variants)).format(
         depth=section.depth, n=len(section.variants), batch=len(x)))
     variants = compare(x, y, [v.model_dump() for v in section.variants], depth=section.depth, width=section.width,
                        num_classes=data.num_classes, repeats=section.repeats, seed=context.config.seed)
