@@ -12,6 +12,7 @@ here on tiny synthetic data. Long training is not here: the table cites recipes 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import types
@@ -43,6 +44,13 @@ def n_params(module: nn.Module) -> int:
 
 def _fd_close(a, b, tol=1e-6):
     return torch.allclose(a, b, atol=tol, rtol=0)
+
+
+@functools.lru_cache(maxsize=None)
+def _mnist_idx(name: str) -> np.ndarray:
+    """One of the four original MNIST files in $TUJIE_DATA, as the uint8 array its header describes."""
+    from tujie.data.vision import read_idx
+    return read_idx(DATA / "mnist" / f"{name}-idx{3 if 'images' in name else 1}-ubyte.gz", 3 if "images" in name else 1)
 
 
 # =============================================================== activations (000 §2.1, §3.1; 001 二.4; 002 二.3)
@@ -698,9 +706,7 @@ def test_mnist_mlp_recipe_is_the_walkthroughs_configuration():
 
 @pytest.mark.data
 def test_mnist_files_have_the_shapes_and_dtypes_the_walkthrough_prints():
-    from tujie.data.vision import read_idx
-    shapes = {name: read_idx(DATA / "mnist" / f"{name}-idx{3 if 'images' in name else 1}-ubyte.gz", 3 if "images" in name else 1)
-              for name in ("train-images", "train-labels", "t10k-images", "t10k-labels")}
+    shapes = {name: _mnist_idx(name) for name in ("train-images", "train-labels", "t10k-images", "t10k-labels")}
     assert {k: (v.shape, str(v.dtype)) for k, v in shapes.items()} == {
         "train-images": ((60000, 28, 28), "uint8"), "train-labels": ((60000,), "uint8"),
         "t10k-images": ((10000, 28, 28), "uint8"), "t10k-labels": ((10000,), "uint8")}
@@ -834,12 +840,9 @@ def test_walkthrough_format_spec_as_written_is_invalid():
 def test_walkthrough_inspection_fragment_prints_the_stated_shapes(tmp_path, monkeypatch, capsys):
     import matplotlib
     matplotlib.use("Agg")
-    from tujie.data.vision import read_idx
     monkeypatch.chdir(tmp_path)
-    arrays = {"x_train": read_idx(DATA / "mnist" / "train-images-idx3-ubyte.gz", 3),
-              "y_train": read_idx(DATA / "mnist" / "train-labels-idx1-ubyte.gz", 1),
-              "x_test": read_idx(DATA / "mnist" / "t10k-images-idx3-ubyte.gz", 3),
-              "y_test": read_idx(DATA / "mnist" / "t10k-labels-idx1-ubyte.gz", 1)}
+    arrays = {"x_train": _mnist_idx("train-images"), "y_train": _mnist_idx("train-labels"),
+              "x_test": _mnist_idx("t10k-images"), "y_test": _mnist_idx("t10k-labels")}
     data = type("NpzLike", (), {"files": ["x_train", "x_test", "y_train", "y_test"], "__getitem__": lambda self, k: arrays[k]})()
     run_fragment("f003_inspect.py", data=data)
     printed = capsys.readouterr().out
