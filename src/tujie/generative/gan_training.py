@@ -15,7 +15,7 @@ Example:
     >>> pack = GANPack.from_template(pair, ["non_saturating", "minimax"], seed=0)
     >>> records = pack.train_epoch(torch.rand(64, 1, 8, 8) * 2 - 1, batch_size=32)
     >>> sorted(records), sorted(records["minimax"])
-    (['minimax', 'non_saturating'], ['d_fake', 'd_loss', 'd_real', 'g_loss'])
+    (['minimax', 'non_saturating'], ['d_fake', 'd_loss', 'd_real', 'g_grad_norm', 'g_loss'])
 """
 
 from __future__ import annotations

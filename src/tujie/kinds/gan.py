@@ -75,7 +75,9 @@ def _training_section(run: RunFiles) -> str:
     how = _("Through training (means over every few dozen batches; x in epochs), the mean discriminator and generator losses and D's mean probability that real images "
             "(D(x), solid) and generated ones (D(G(z)), dashed) are real. At the ideal equilibrium both are 0.5. "
             "When D(G(z)) sinks towards 0 while D(x) rises towards 1, the discriminator has won: the generator "
-            "no longer fools it, and with the minimax loss its gradient vanishes.")
+            "no longer fools it, and with the minimax loss its gradient vanishes. The last panel is the size of "
+            "G's gradient: the minimax loss gives a far smaller one while D rejects the fakes, which Adam partly "
+            "hides by rescaling every step.")
     variants = _variants(run)
     threshold = _as_float(run.gan.get("collapse_threshold", 0.05))
     # the within-epoch trace where there is one: the two generator losses part in the first few hundred steps

@@ -20,7 +20,7 @@ Training through the Learner (the Learner's own loss and optimizer are not used:
     >>> learner = tj.Learner(gan, loss=None, optimizer=None)
     >>> history = learner.fit(ArrayDataset(images), epochs=1, batch_size=32, verbose=0)
     >>> sorted(k for k in history.epochs[-1] if k.startswith(("d_", "g_")))
-    ['d_fake', 'd_loss', 'd_real', 'g_loss']
+    ['d_fake', 'd_loss', 'd_real', 'g_grad_norm', 'g_loss']
     >>> gan.sample(5).shape
     torch.Size([5, 1, 28, 28])
 """
@@ -310,8 +310,9 @@ class GAN(nn.Module):
         """One discriminator step then one generator step on a batch of real images.
 
         Returns:
-            {"d_loss", "g_loss", "d_real", "d_fake"}: the two losses, and D's mean probability
-            that the real and the generated images are real (0.5 and 0.5 at the ideal equilibrium).
+            {"d_loss", "g_loss", "g_grad_norm", "d_real", "d_fake"}: the two losses, the norm of G's
+            gradient, and D's mean probability that the real and the generated images are real
+            (0.5 and 0.5 at the ideal equilibrium).
         """
         real = _real_images(batch)  # (batch, C, H, W)
         optimizer_g, optimizer_d = self.optimizers()
@@ -331,8 +332,11 @@ class GAN(nn.Module):
         g_loss = self._generator_loss(self.discriminator(fake))
         optimizer_g.zero_grad(set_to_none=True)
         g_loss.backward()
+        # the size of G's gradient: what the two generator losses differ in (Adam then rescales it per weight)
+        g_grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in self.generator.parameters()
+                                                            if p.grad is not None]))
         optimizer_g.step()
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "g_grad_norm": g_grad_norm.detach(),
                 "d_real": real_logits.detach().sigmoid().mean(), "d_fake": fake_logits.detach().sigmoid().mean()}
 
     @torch.no_grad()

@@ -63,11 +63,13 @@ def gan_curves(histories: dict[str, list[dict]], collapsed: dict[str, int | None
         histories: {variant label: [{"epoch", "d_loss", "g_loss", "d_real", "d_fake"}, ...]}.
         collapsed: {variant label: the epoch D won from, or None}: marked with a red line.
     """
-    panels = (("d_loss", figure_label("discriminator loss")), ("g_loss", figure_label("generator loss")),
-              (None, figure_label("D(x) and D(G(z))")))
+    panels = [("d_loss", figure_label("discriminator loss")), ("g_loss", figure_label("generator loss")),
+              (None, figure_label("D(x) and D(G(z))"))]
+    if any("g_grad_norm" in r for history in histories.values() for r in history):
+        panels.append(("g_grad_norm", figure_label("norm of G's gradient")))
     with figure_style():
-        fig = new_figure(10.5, 3.1)
-        axes = fig.subplots(1, 3)
+        fig = new_figure(3.5 * len(panels), 3.1)
+        axes = fig.subplots(1, len(panels))
         for i, (label, history) in enumerate(histories.items()):
             color = _VARIANT_COLORS[i % len(_VARIANT_COLORS)]
             epochs = [r.get("epoch", j + 1) for j, r in enumerate(history)]
@@ -86,6 +88,8 @@ def gan_curves(histories: dict[str, list[dict]], collapsed: dict[str, int | None
             if key is None:
                 ax.axhline(0.5, color=CHANCE_COLOR, linewidth=1, linestyle=":")
                 ax.set_ylim(-0.02, 1.02)
+            elif key == "g_grad_norm":
+                ax.set_yscale("log")
             ax.legend(fontsize=7)
         return png_bytes(fig)
 
