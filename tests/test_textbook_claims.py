@@ -13,6 +13,7 @@ here on tiny synthetic data. Long training is not here: the table cites recipes 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import types
@@ -46,7 +47,7 @@ def _fd_close(a, b, tol=1e-6):
     return torch.allclose(a, b, atol=tol, rtol=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist_idx(name: str) -> np.ndarray:
     """One of the four original MNIST files in $TUJIE_DATA, as the uint8 array its header describes."""
     from tujie.data.vision import read_idx
@@ -174,7 +175,7 @@ def test_gradient_points_up_not_down():
     # largest directional derivative (steepest ascent); the negative gradient is the descent.
     torch.manual_seed(0)
     a = torch.randn(3, 3, dtype=torch.float64)
-    f = lambda x: (x @ a @ a.T * x).sum() + x.sum()  # noqa: E731 - a convex quadratic
+    f = lambda x: (x @ a @ a.T * x).sum() + x.sum()
     x = torch.randn(3, dtype=torch.float64, requires_grad=True)
     (g,) = torch.autograd.grad(f(x), x)
     u = g / g.norm()
@@ -258,7 +259,7 @@ def test_momentum_formula_of_001_equals_torch_sgd_momentum():
 def test_rmsprop_and_adagrad_formulas_equal_torch():
     # 001: RMSprop divides by the root of an exponential moving average of squared gradients;
     # Adagrad by the root of their running sum, so its effective step lr/√G only ever shrinks.
-    for name, kw in [("rmsprop", dict(lr=0.01, alpha=0.99)), ("adagrad", dict(lr=0.01))]:
+    for name, kw in [("rmsprop", {"lr": 0.01, "alpha": 0.99}), ("adagrad", {"lr": 0.01})]:
         theirs = _quadratic_steps(torch.optim.RMSprop if name == "rmsprop" else torch.optim.Adagrad, **kw)
         torch.manual_seed(3)
         w = torch.randn(4, dtype=torch.float64)
@@ -271,7 +272,7 @@ def test_rmsprop_and_adagrad_formulas_equal_torch():
             w = w - kw["lr"] * grad / (acc.sqrt() + (1e-8 if name == "rmsprop" else 1e-10))
             assert _fd_close(w, theirs[step], 1e-9)
         if name == "adagrad":
-            assert all((later <= earlier).all() for earlier, later in zip(effective, effective[1:]))
+            assert all((later <= earlier).all() for earlier, later in itertools.pairwise(effective))
 
 
 @pytest.mark.parametrize("opt", ["optimizer", "adam", "rmsprop", "adagrad", "adadelta"])
@@ -293,7 +294,7 @@ def test_weight_decay_is_the_gradient_of_half_lambda_w_squared():
     # weight_decay·w to the gradient, the gradient of (weight_decay/2) Σ w²: 002's λ is half of it.
     torch.manual_seed(5)
     w = torch.randn(6, dtype=torch.float64, requires_grad=True)
-    data_loss = lambda: (w.sum() - 1) ** 2  # noqa: E731
+    data_loss = lambda: (w.sum() - 1) ** 2
     opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
     start = w.detach().clone()
     data_loss().backward()
@@ -408,8 +409,8 @@ def test_convolution_is_translation_equivariant_and_global_pooling_invariant():
     shifted = torch.roll(x, shifts=(3, 2), dims=(2, 3))
     assert torch.allclose(torch.roll(conv(x), shifts=(3, 2), dims=(2, 3)), conv(shifted), atol=1e-6)
     assert torch.allclose(conv(x).amax((2, 3)), conv(shifted).amax((2, 3)), atol=1e-6)
-    pool = lambda t: F.max_pool2d(conv(t), 2)  # noqa: E731
-    by = lambda rows: torch.roll(x, shifts=(rows, 0), dims=(2, 3))  # noqa: E731
+    pool = lambda t: F.max_pool2d(conv(t), 2)
+    by = lambda rows: torch.roll(x, shifts=(rows, 0), dims=(2, 3))
     assert torch.allclose(pool(by(2)), torch.roll(pool(x), shifts=(1, 0), dims=(2, 3)), atol=1e-6)  # a stride: exact
     assert all(not torch.allclose(pool(by(1)), torch.roll(pool(x), shifts=(k, 0), dims=(2, 3)), atol=1e-3) for k in (0, 1))
 
@@ -465,7 +466,7 @@ def test_lstm_equations_equal_torch_lstm_cell(seed_file):
     x = torch.randn(5, 3, dtype=torch.float64)
     h, c = torch.randn(5, 4, dtype=torch.float64), torch.randn(5, 4, dtype=torch.float64)
     hx = torch.cat([h, x], 1)
-    gate = lambda block, act: act(hx @ _cat_weights(cell, block)[0].T + _cat_weights(cell, block)[1])  # noqa: E731
+    gate = lambda block, act: act(hx @ _cat_weights(cell, block)[0].T + _cat_weights(cell, block)[1])
     i, f, g, o = gate(0, torch.sigmoid), gate(1, torch.sigmoid), gate(2, torch.tanh), gate(3, torch.sigmoid)  # torch's order
     c_next = f * c + i * g
     h_next = o * torch.tanh(c_next)
@@ -762,7 +763,7 @@ def test_habit_fragments_of_001_early_stopping_kfold_ensemble(tmp_path, monkeypa
         seen.append(m.weight.detach().clone())
         return next(losses)
 
-    small = lambda: nn.Linear(4, 2)  # noqa: E731
+    small = lambda: nn.Linear(4, 2)
     data = torch.utils.data.TensorDataset(torch.randn(50, 4), torch.zeros(50))
     ns = run_fragment("f001_habits.py", model=model, val_loader=None, criterion=None, evaluate=evaluate, num_epochs=20,
                       train_data=data, DataLoader=torch.utils.data.DataLoader, SimpleCNN=small, AnotherCNN=small,
@@ -823,14 +824,14 @@ def test_seq2seq_fragment_of_002_runs():
 
 def test_deepspeech_fragment_of_002_is_not_python():
     with pytest.raises(SyntaxError):
-        compile((FRAGMENTS / "f002_deepspeech.py").read_text(encoding="utf-8"), "f002_deepspeech.py", "exec")
+        compile((FRAGMENTS / "f002_deepspeech.txt").read_text(encoding="utf-8"), "f002_deepspeech.txt", "exec")
 
 
 # =============================================================== code fragments of 003 (the walkthrough's own code)
 def test_walkthrough_format_spec_as_written_is_invalid():
     # 003 §2.6 and §2.7 print `f"{100 *np.max (p):2.0 f} %"`: the space inside the spec fails.
     with pytest.raises(ValueError, match="Invalid format specifier"):
-        eval('f"{100 * 0.5:2.0 f}"')  # noqa: S307 - a literal
+        eval('f"{100 * 0.5:2.0 f}"')
     assert f"{100 * 0.5:2.0f}" == "50"
 
 
