@@ -1,5 +1,5 @@
 # seeds/001, 二、3 早停法, 交叉验证 and 集成学习, as written
-# Given by the test: model, val_loader, criterion, evaluate (returns a scripted sequence of
+# Given by the test: torch (imported by the seed's earlier blocks), model, val_loader, criterion, evaluate (returns a scripted sequence of
 # validation losses), num_epochs, train_data (a TensorDataset), DataLoader, SimpleCNN,
 # AnotherCNN, YetAnotherCNN (tiny modules) and input; the working directory is a tmp_path.
 patience = 5  # 容忍验证损失不下降的轮次

@@ -1,5 +1,8 @@
 # seeds/001, 四、PyTorch实战 "定义模型" … "保存和加载模型" (SimpleCNN on CIFAR-10)
 # Given by the test: train_loader, test_loader (tiny synthetic 3x32x32 batches), num_epochs, save_path.
+# CHANGED: the seed's "准备数据" block before this one (import torch, torchvision, transforms; CIFAR10 with
+# download=True; DataLoaders with num_workers=2) is left out: torchvision is not installed here and nothing
+# can be downloaded. `torch`, which that block imported, comes from the test, as do the loaders.
 import torch.nn as nn
 import torch.nn.functional as F
 
