@@ -8,75 +8,25 @@ import torch
 
 from tujie.fundamentals import backprop as bp
 from tujie.fundamentals.autodiff import Tensor
-
-SHAPES = [(), (3,), (2, 3), (1, 3), (3, 2)]
-
-
-def _unary(rng):
-    """(engine op, torch op) pairs that keep values in their domains (log of a positive, a bounded exp)."""
-    return [
-        (lambda a: a.tanh(), torch.tanh),
-        (lambda a: a.sigmoid(), torch.sigmoid),
-        (lambda a: a.relu(), torch.relu),
-        (lambda a: a.tanh().exp(), lambda a: a.tanh().exp()),
-        (lambda a: (a * a + 0.5).log(), lambda a: (a * a + 0.5).log()),
-        (lambda a: a ** 2, lambda a: a ** 2),
-        (lambda a: a ** 3, lambda a: a ** 3),
-        (lambda a: (a * a + 1.0) ** -1.5, lambda a: (a * a + 1.0) ** -1.5),
-        (lambda a: -a, lambda a: -a),
-        (lambda a: a.sum(), lambda a: a.sum()),
-        (lambda a: a.mean(), lambda a: a.mean()),
-    ][rng.integers(11)]
-
-
-def _broadcastable(a, b) -> bool:
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
-
-
-def _random_graph(seed: int):
-    """Leaves of several shapes, 4–12 random operations, a scalar at the end: (engine leaves, torch leaves, both outputs)."""
-    rng = np.random.default_rng(seed)
-    leaves = [rng.normal(size=SHAPES[rng.integers(len(SHAPES))]) for _ in range(rng.integers(2, 5))]
-    mine = [Tensor(v) for v in leaves]
-    theirs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in leaves]
-    pool = list(zip(mine, theirs))
-    for _ in range(rng.integers(4, 13)):
-        i, j = rng.integers(len(pool)), rng.integers(len(pool))
-        (a, ta), (b, tb) = pool[i], pool[j]
-        choice = rng.integers(6)
-        if choice == 0 and a.data.ndim == 2 and b.data.ndim == 2 and a.shape[1] == b.shape[0]:
-            pool.append((a @ b, ta @ tb))
-        elif choice == 1 and a.data.ndim == 2:
-            axis = int(rng.integers(2))
-            pool.append((a.sum(axis=axis), ta.sum(dim=axis)))
-        elif choice in (2, 3) and _broadcastable(a.shape, b.shape):
-            op = [lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x - y,
-                  lambda x, y: x / (y * y + 1.0), lambda x, y: 2.0 - x * 0.5 + y][rng.integers(5)]
-            pool.append((op(a, b), op(ta, tb)))
-        else:
-            ours, torchs = _unary(rng)
-            pool.append((ours(a), torchs(ta)))
-    out, tout = pool[-1]
-    # every node of the pool feeds the end, so every leaf gets a gradient through some path
-    for node, tnode in pool[:-1]:
-        out, tout = out + node.sum() * 0.1, tout + tnode.sum() * 0.1
-    return mine, theirs, out.sum(), tout.sum()
+from tujie.fundamentals.random_graphs import random_graph
 
 
 @pytest.mark.parametrize("block", range(4))
 def test_random_graphs_equal_torch_autograd_in_values_and_every_gradient(block):
     for seed in range(block * 50, block * 50 + 50):  # 200 graphs in all
-        mine, theirs, out, tout = _random_graph(seed)
+        mine, theirs, out, tout, _ops = random_graph(seed)
         out.backward()
         tout.backward()
         np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-6, atol=1e-6, err_msg=f"value, graph {seed}")
         for k, (leaf, tleaf) in enumerate(zip(mine, theirs)):
             expected = tleaf.grad.numpy() if tleaf.grad is not None else np.zeros(leaf.shape)
             np.testing.assert_allclose(leaf.grad, expected, rtol=1e-6, atol=1e-6, err_msg=f"grad of leaf {k}, graph {seed}")
+
+
+def test_the_random_graphs_use_every_operation():
+    used = {op for seed in range(200) for op in random_graph(seed)[4]}
+    assert {"matmul", "sum(axis)", "add", "mul", "sub", "div", "tanh", "sigmoid", "relu", "exp", "log", "pow2",
+            "pow-1.5", "neg", "mean"} <= used
 
 
 def test_a_node_used_twice_gets_both_gradients_and_broadcasting_sums_back():

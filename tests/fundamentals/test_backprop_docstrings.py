@@ -5,11 +5,11 @@ import doctest
 import pytest
 import torch
 
-from tujie.fundamentals import autodiff, backprop, gradcheck
+from tujie.fundamentals import autodiff, backprop, gradcheck, random_graphs
 from tujie.plots import boundary, graph
 
 
-@pytest.mark.parametrize("module", [autodiff, gradcheck, backprop, graph, boundary], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [autodiff, gradcheck, backprop, random_graphs, graph, boundary], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                              extraglobs={"torch": torch, "nn": torch.nn})

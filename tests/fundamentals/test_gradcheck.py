@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import tujie as tj
-from tujie.fundamentals.gradcheck import gradcheck
+from tujie.fundamentals.gradcheck import SlippedModel, gradcheck
 
 
 @pytest.mark.parametrize("name,kwargs,shape", [("mlp", {"hidden": [8], "num_classes": 3}, (2, 1, 6, 6)),
@@ -26,32 +26,9 @@ def test_zoo_models_pass(name, kwargs, shape):
     assert next(model.parameters()).dtype == torch.float32
 
 
-class _WrongSquare(torch.autograd.Function):
-    """x² with a slip in its backward: 1·x instead of 2·x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x
-
-
-class _Broken(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.first, self.second = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)
-
-    def forward(self, x):
-        return self.second(_WrongSquare.apply(self.first(x)))
-
-
 def test_a_broken_backward_is_caught_and_named():
     torch.manual_seed(0)
-    result = gradcheck(_Broken(), torch.randn(3, 3))
+    result = gradcheck(SlippedModel(), torch.randn(3, 3))
     assert not result.ok
     # the layer after the slip is right; everything before it (and the input) gets half its gradient
     assert "second.weight" not in result.failing()
@@ -71,3 +48,12 @@ def test_integer_inputs_check_the_weights_and_refuse_what_cannot_be_checked():
         gradcheck(frozen, tokens)
     with pytest.raises(tj.errors.DataError, match="torch tensors"):
         gradcheck(embedding, [[1, 2]])
+
+
+def test_a_kink_within_the_step_is_skipped_not_reported_as_an_error():
+    model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.ReLU())
+    with torch.no_grad():
+        model[0].weight.fill_(1.0), model[0].bias.fill_(0.0)
+    result = gradcheck(model, torch.tensor([[1e-7]]), check_inputs=False)  # the pre-activation sits 1e-7 from ReLU's kink
+    assert result.skipped == {"0.bias": 1} and result.checked["0.bias"] == 0
+    assert result.ok and result.checked["0.weight"] == 1

@@ -67,11 +67,11 @@ class Tensor:
         return f"Tensor({self.data!r}, grad={self.grad!r})"
 
     @staticmethod
-    def _lift(other) -> "Tensor":
+    def _lift(other) -> Tensor:
         return other if isinstance(other, Tensor) else Tensor(other)
 
     # ------------------------------------------------------------------ the primitive operations
-    def __add__(self, other) -> "Tensor":
+    def __add__(self, other) -> Tensor:
         other = self._lift(other)
         out = Tensor(self.data + other.data, _parents=(self, other), _op="+")
 
@@ -81,7 +81,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def __mul__(self, other) -> "Tensor":
+    def __mul__(self, other) -> Tensor:
         other = self._lift(other)
         out = Tensor(self.data * other.data, _parents=(self, other), _op="*")
 
@@ -91,7 +91,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def __pow__(self, exponent: float) -> "Tensor":
+    def __pow__(self, exponent: float) -> Tensor:
         if isinstance(exponent, Tensor):
             raise TypeError("Tensor ** Tensor is not an operation of this engine; the exponent must be a number")
         out = Tensor(self.data ** exponent, _parents=(self,), _op=f"**{exponent:g}")
@@ -101,7 +101,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         out = Tensor(np.exp(self.data), _parents=(self,), _op="exp")
 
         def _backward():  # d(e^a)/da = e^a
@@ -109,7 +109,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         out = Tensor(np.log(self.data), _parents=(self,), _op="log")
 
         def _backward():  # d(ln a)/da = 1/a
@@ -117,7 +117,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         out = Tensor(np.tanh(self.data), _parents=(self,), _op="tanh")
 
         def _backward():  # d tanh(a)/da = 1 - tanh²(a)
@@ -125,7 +125,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         # 1/(1+e^-a), written through tanh so a large |a| never overflows exp
         out = Tensor(0.5 * (1.0 + np.tanh(0.5 * self.data)), _parents=(self,), _op="sigmoid")
 
@@ -134,7 +134,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         out = Tensor(np.maximum(self.data, 0.0), _parents=(self,), _op="relu")
 
         def _backward():  # 1 where a > 0, else 0 (0 at a = 0, as torch)
@@ -142,7 +142,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def sum(self, axis: int | None = None) -> "Tensor":
+    def sum(self, axis: int | None = None) -> Tensor:
         out = Tensor(self.data.sum(axis=axis), _parents=(self,), _op="sum")
 
         def _backward():  # every summed element gets the output's gradient
@@ -151,7 +151,7 @@ class Tensor:
         out._backward = _backward
         return out
 
-    def __matmul__(self, other) -> "Tensor":
+    def __matmul__(self, other) -> Tensor:
         other = self._lift(other)
         if self.data.ndim != 2 or other.data.ndim != 2 or self.shape[1] != other.shape[0]:
             raise ValueError(f"matmul needs (n, k) @ (k, m); received {self.shape} @ {other.shape}")
@@ -164,32 +164,32 @@ class Tensor:
         return out
 
     # ------------------------------------------------------------------ built from the primitives
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return self * -1.0
 
-    def __sub__(self, other) -> "Tensor":
+    def __sub__(self, other) -> Tensor:
         return self + (-self._lift(other))
 
-    def __truediv__(self, other) -> "Tensor":
+    def __truediv__(self, other) -> Tensor:
         return self * self._lift(other) ** -1.0
 
-    def __radd__(self, other) -> "Tensor":
+    def __radd__(self, other) -> Tensor:
         return self + other
 
-    def __rmul__(self, other) -> "Tensor":
+    def __rmul__(self, other) -> Tensor:
         return self * other
 
-    def __rsub__(self, other) -> "Tensor":
+    def __rsub__(self, other) -> Tensor:
         return self._lift(other) - self
 
-    def __rtruediv__(self, other) -> "Tensor":
+    def __rtruediv__(self, other) -> Tensor:
         return self._lift(other) / self
 
-    def mean(self) -> "Tensor":
+    def mean(self) -> Tensor:
         return self.sum() * (1.0 / self.data.size)
 
     # ------------------------------------------------------------------ the backward pass
-    def topological_order(self) -> list["Tensor"]:
+    def topological_order(self) -> list[Tensor]:
         """Every node this one depends on, each after all of its parents (depth-first, no recursion limit)."""
         order, seen, stack = [], set(), [(self, False)]
         while stack:

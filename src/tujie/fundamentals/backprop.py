@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -149,7 +150,7 @@ def initial_weights(sizes: list[int], seed: int = 0) -> list[tuple[np.ndarray, n
     """Xavier-uniform weights (in, out) and zero biases (1, out) for layer sizes [2, ..., 1], seeded."""
     rng = np.random.default_rng(seed)
     layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = math.sqrt(6.0 / (fan_in + fan_out))
         layers.append((rng.uniform(-bound, bound, size=(fan_in, fan_out)), np.zeros((1, fan_out))))
     return layers
@@ -269,5 +270,16 @@ def largest_difference(a: list, b: list) -> float:
     return max(float(np.abs(wa - wb).max()) for pa, pb in zip(a, b) for wa, wb in zip(pa, pb))
 
 
-__all__ = ["WORKED", "DATASETS", "neuron_graph", "network_graph", "trace", "points_2d", "initial_weights", "batches",
-           "train_scratch", "train_torch", "largest_difference"]
+__all__ = [
+    "DATASETS",
+    "WORKED",
+    "batches",
+    "initial_weights",
+    "largest_difference",
+    "network_graph",
+    "neuron_graph",
+    "points_2d",
+    "trace",
+    "train_scratch",
+    "train_torch",
+]
