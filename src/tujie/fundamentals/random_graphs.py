@@ -3,7 +3,8 @@
 Leaves of shapes (), (3,), (2, 3), (1, 3), (3, 2); 4–12 operations drawn at random among
 + − × ÷ (with broadcasting), matmul, sum over an axis, tanh, sigmoid, relu, exp, log, powers,
 negation and mean, each applied where its shapes and domain allow (log of a positive, exp of a
-bounded value); every intermediate node feeds the final scalar, so every leaf gets a gradient.
+bounded value; a matmul whose right operand does not fit gets a fresh leaf of a fitting shape);
+every intermediate node feeds the final scalar, so every leaf gets a gradient.
 
 Example:
     >>> mine, theirs, out, tout, ops = random_graph(3)
@@ -63,7 +64,12 @@ def random_graph(seed: int):
     for _ in range(rng.integers(4, 13)):
         (a, ta), (b, tb) = pool[rng.integers(len(pool))], pool[rng.integers(len(pool))]
         choice = rng.integers(6)
-        if choice == 0 and a.data.ndim == 2 and b.data.ndim == 2 and a.shape[1] == b.shape[0]:
+        if choice == 0 and a.data.ndim == 2:
+            if not (b.data.ndim == 2 and a.shape[1] == b.shape[0]):  # a fresh leaf that fits: (k, m)
+                value = rng.normal(size=(a.shape[1], int(rng.integers(1, 4))))
+                b, tb = Tensor(value), torch.tensor(value, dtype=torch.float64, requires_grad=True)
+                mine.append(b)
+                theirs.append(tb)
             pool.append((a @ b, ta @ tb))
             ops.append("matmul")
         elif choice == 1 and a.data.ndim == 2:

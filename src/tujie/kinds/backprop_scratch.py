@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .._io import write_json
 from ..config import Strict
@@ -38,6 +38,27 @@ class BackpropConfig(Strict):
     gradcheck: list[str] = Field(["mlp", "lenet5", "rnn_forecaster"],
                                  description="zoo models given the finite-difference gradient check (plus one with a deliberate slip)")
 
+    # both refused by the config, before the run directory is made
+    @field_validator("datasets")
+    @classmethod
+    def _known_datasets(cls, names: list[str]) -> list[str]:
+        from ..fundamentals.backprop import DATASETS
+
+        unknown = [n for n in names if n not in DATASETS]
+        if unknown:
+            raise ValueError(f"unknown 2-D point set {unknown[0]!r}; known: {', '.join(DATASETS)}")
+        return names
+
+    @field_validator("gradcheck")
+    @classmethod
+    def _known_models(cls, names: list[str]) -> list[str]:
+        from .. import models
+
+        unknown = [n for n in names if n not in models.list()]
+        if unknown:
+            raise ValueError(f"unknown model {unknown[0]!r} for the gradient check; see `tujie models`")
+        return names
+
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
@@ -57,12 +78,6 @@ def _run(context: RunContext) -> dict:
 
     settings = context.config.backprop or BackpropConfig()
     seed = context.config.seed
-    unknown = [d for d in settings.datasets if d not in bp.DATASETS]
-    if unknown:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"Unknown 2-D dataset {unknown[0]!r} in backprop.datasets.", expected=f"some of {', '.join(bp.DATASETS)}",
-                          received=f"backprop.datasets={settings.datasets}", fix="Use moons, circles and/or xor.")
     run_dir = context.run_dir
     worked = {"values": bp.WORKED, "neuron": bp.trace(bp.neuron_graph()), "network": bp.trace(bp.network_graph())}
     # epochs at which the boundary is kept: 0 (the initial weights) and evenly up to the last
