@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from pydantic import Field
 
 from .._io import write_json
@@ -30,7 +31,12 @@ def run(context: RunContext) -> dict:
     from ..fundamentals.gallery import gallery
 
     section = context.config.activations_losses or ActivationsLossesConfig()
-    result = gallery(threshold=section.threshold, points=section.points)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # curves of a few hundred points: a second thread only adds waiting
+    try:
+        result = gallery(threshold=section.threshold, points=section.points)
+    finally:
+        torch.set_num_threads(threads)
     run_dir = context.run_dir
     write_json(run_dir / "gallery.json", result)
     curves = {c["name"]: c for c in result["activations"]}

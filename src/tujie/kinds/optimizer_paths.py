@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from pydantic import Field, field_validator
 
 from .._io import write_json
@@ -68,8 +69,13 @@ def run(context: RunContext) -> dict:
     section = context.config.optimizer_paths or OptimizerPathsConfig()
     run_dir = context.run_dir
     surfaces, results = [], {}
-    for surface in section.surfaces:
-        paths = race(surface.name, surface.learning_rates, surface.steps, tuple(surface.start) if surface.start else None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a point of two numbers: a second thread only adds waiting
+    try:
+        raced = [race(s.name, s.learning_rates, s.steps, tuple(s.start) if s.start else None) for s in section.surfaces]
+    finally:
+        torch.set_num_threads(threads)
+    for surface, paths in zip(section.surfaces, raced):
         surfaces.append({"name": surface.name, "steps": surface.steps, "start": [paths[0]["x"][0], paths[0]["y"][0]],
                          "paths": paths})
         for p in paths:
