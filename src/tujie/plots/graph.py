@@ -1,4 +1,4 @@
-"""A computation graph drawn as layers of boxes, left (inputs) to right (the loss), with matplotlib.
+"""A computation graph drawn as layers of boxes, left (inputs) to right (the loss): graphviz when it is installed, else matplotlib.
 
 Each box shows a node's name or operation, its forward value and its gradient ∂L/∂node; the
 arrows run the way the forward pass does (the backward pass walks them right to left). The
@@ -7,6 +7,8 @@ it knows nothing of any engine.
 """
 
 from __future__ import annotations
+
+import shutil
 
 from .style import INK_COLOR, TRAIN_COLOR, WRONG_COLOR, figure_label, figure_style, new_figure, plain_text, png_bytes
 
@@ -69,6 +71,8 @@ def computation_graph(nodes: list[dict], edges: list, title: str = "") -> bytes:
     """
     if not nodes:
         raise ValueError("a computation graph needs at least one node; received none")
+    if graphviz_available():
+        return _graphviz_png(nodes, edges, title)
     column = _columns(nodes, edges)
     width = max(column.values()) + 1
     rows: dict = {}
@@ -105,4 +109,41 @@ def computation_graph(nodes: list[dict], edges: list, title: str = "") -> bytes:
         return png_bytes(fig)
 
 
-__all__ = ["computation_graph"]
+def graphviz_available() -> bool:
+    """Whether the graphviz Python package and its `dot` program are both installed (neither is required)."""
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("dot") is not None
+
+
+def graphviz_source(nodes: list[dict], edges: list, title: str = ""):
+    """The graph as a `graphviz.Digraph`, left to right: inputs as blue boxes, each node with value and ∇ gradient."""
+    import graphviz
+
+    dot = graphviz.Digraph(graph_attr={"rankdir": "LR", "label": plain_text(title) + ("\n" if title else "") +
+                                       figure_label("black: forward value; red ∇: gradient ∂L/∂node"),
+                                       "labelloc": "t", "fontsize": "11"},
+                           node_attr={"shape": "box", "style": "rounded,filled", "fontsize": "10", "fontname": "DejaVu Sans"})
+    for node in nodes:
+        name, op = node.get("label") or "", node.get("op") or ""
+        head = f"{name} = {op}" if name and op else (name or op)
+        label = (f'<<b>{_html(head)}</b><br/>{_fmt(node.get("value"))}<br/>'
+                 f'<font color="{WRONG_COLOR}">∇ {_fmt(node.get("grad"))}</font>>')
+        dot.node(str(node["id"]), label, fillcolor="#eef2ff" if node.get("leaf") else "#f9fafb",
+                 color=TRAIN_COLOR if node.get("leaf") else "#c4c8d0")
+    for a, b in edges:
+        dot.edge(str(a), str(b), color="#9ca3af")
+    return dot
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _graphviz_png(nodes: list[dict], edges: list, title: str) -> bytes:
+    return graphviz_source(nodes, edges, title).pipe(format="png")
+
+
+__all__ = ["computation_graph", "graphviz_available", "graphviz_source"]
