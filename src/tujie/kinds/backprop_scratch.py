@@ -143,6 +143,21 @@ def _gradchecks(names: list[str], seed: int, say) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------- report
+_POINT_SETS = {"moons": N_("two moons"), "circles": N_("two circles"), "xor": N_("XOR")}
+_NETWORKS = {"neuron": N_("neuron"), "mlp": N_("MLP")}
+
+
+def _named(table: dict, key) -> str:
+    """A point set's or network's name in the report's language (an unknown one as written)."""
+    return _(table[key]) if key in table else str(key)
+
+
+def _leaf_order(node: dict) -> tuple:
+    """Inputs, then weights, then biases, each by number: x1 x2 w1 … w6 b1 b2."""
+    label = str(node.get("label", ""))
+    return ("xwb".find(label[:1]) % 4, int(label[1:]) if label[1:].isdigit() else 0, label)
+
+
 def _graph_section(run: RunFiles) -> str:
     from ..plots.graph import computation_graph
 
@@ -159,13 +174,14 @@ def _graph_section(run: RunFiles) -> str:
         graph = worked[key]
         body.append(f"<h3>{_e(title)}</h3>")
         body.append(_img(computation_graph(graph["nodes"], graph["edges"]), _("computation graph with values and gradients")))
-        leaves = [n for n in graph["nodes"] if n.get("leaf")]
+        leaves = sorted((n for n in graph["nodes"] if n.get("leaf")), key=_leaf_order)
         rows = [[_e(n["label"]), _e(_fmt(_as_float(n["value"]))), _e(f"{_as_float(n['grad']):.6g}")] for n in leaves]
         body.append(_table([_("input or weight"), _("value"), _("gradient ∂L/∂·")], rows, "numbers"))
     return _section("backprop-graph", _("The computation graph, forward and backward"), how, "".join(body))
 
 
 def _boundary_section(run: RunFiles) -> str:
+    from ..plots import figure_label
     from ..plots.boundary import decision_boundaries
 
     how = _("Each row is one network trained by the scratch engine with plain SGD; each panel is its decision "
@@ -174,9 +190,9 @@ def _boundary_section(run: RunFiles) -> str:
             "line: it fails on circles and XOR, which a hidden layer bends its boundary around.")
     body = []
     for data in run.backprop["datasets"]:
-        rows = [{"name": f"{m['name']} {m['architecture']}", "xs": m["grid"]["xs"], "ys": m["grid"]["ys"],
+        rows = [{"name": f"{figure_label(_NETWORKS.get(m['name'], m['name']))} {m['architecture']}", "xs": m["grid"]["xs"], "ys": m["grid"]["ys"],
                  "snapshots": m["snapshots"]} for m in data["models"]]
-        body.append(f"<h3>{_e(data['name'])}</h3>")
+        body.append(f"<h3>{_e(_named(_POINT_SETS, data['name']))}</h3>")
         body.append(_img(decision_boundaries(rows, data["x"], data["y"]), _("decision boundary over the epochs")))
     return _section("backprop-boundaries", _("Decision boundaries over the epochs"), how, "".join(body))
 
@@ -184,13 +200,13 @@ def _boundary_section(run: RunFiles) -> str:
 def _versus_section(run: RunFiles) -> str:
     how = _("The same networks trained again by torch (nn.Linear, torch.optim.SGD): the same initial weights, "
             "the same batches in the same order, float64. If the scratch engine's gradients are right, the "
-            "two end at the same weights, up to rounding (a difference near 1e-12), and so at the same accuracy.")
+            "two end at the same weights, up to float64 rounding (differences of order 1e-15), and so at the same accuracy.")
     rows = []
     for c in run.backprop["comparison"]:
-        rows.append([_e(c["dataset"]), _e(f"{c['model']} {c['architecture']}"), _e(_fmt(_as_float(c["accuracy"]), "accuracy")),
+        rows.append([_e(_named(_POINT_SETS, c["dataset"])), _e(f"{_named(_NETWORKS, c['model'])} {c['architecture']}"), _e(_fmt(_as_float(c["accuracy"]), "accuracy")),
                      _e(_fmt(_as_float(c["torch_accuracy"]), "accuracy")), _e(f"{_as_float(c['loss']):.4f}"),
                      _e(f"{_as_float(c['torch_loss']):.4f}"), _e(f"{_as_float(c['max_weight_difference']):.1e}")])
-    header = [_("points"), _("network"), _("accuracy, scratch"), _("accuracy, torch"), _("final loss, scratch"),
+    header = [_("point set"), _("network"), _("accuracy, scratch"), _("accuracy, torch"), _("final loss, scratch"),
               _("final loss, torch"), _("largest weight difference")]
     return _section("backprop-versus-torch", _("Scratch engine against torch"), how, _table(header, rows, "numbers"))
 
