@@ -68,7 +68,7 @@ def test_scratch_training_ends_where_torch_training_ends(dataset, hidden):
     np.testing.assert_allclose(scratch["loss"], reference["loss"], rtol=1e-9)
     assert scratch["loss"][-1] < scratch["loss"][0]                       # it did learn
     assert [s["epoch"] for s in scratch["snapshots"]] == [0, 8]
-    assert np.asarray(scratch["snapshots"][0]["probs"]).shape == (6, 6)
+    assert np.asarray(scratch["snapshots"][0]["logits"]).shape == (6, 6)
 
 
 def test_a_wrong_gradient_would_show_as_a_difference():

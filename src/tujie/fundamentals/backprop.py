@@ -169,12 +169,13 @@ def _grid(x: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return xs, ys, np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
 
 
-def _forward_numpy(layers, x: np.ndarray) -> np.ndarray:
-    """P(class 1) of the tanh MLP (sigmoid output) in plain numpy: for grids and accuracy."""
+def _forward_numpy(layers, x: np.ndarray, logits: bool = False) -> np.ndarray:
+    """P(class 1) of the tanh MLP (sigmoid output) in plain numpy, or its logit: for grids and accuracy."""
     for i, (w, b) in enumerate(layers):
         x = x @ w + b
-        x = np.tanh(x) if i < len(layers) - 1 else 0.5 * (1 + np.tanh(0.5 * x))
-    return x[:, 0]
+        if i < len(layers) - 1:
+            x = np.tanh(x)
+    return x[:, 0] if logits else 0.5 * (1 + np.tanh(0.5 * x[:, 0]))
 
 
 def train_scratch(x, y, hidden: list[int], epochs: int, lr: float, batch_size: int = 32, seed: int = 0,
@@ -183,7 +184,7 @@ def train_scratch(x, y, hidden: list[int], epochs: int, lr: float, batch_size: i
 
     Returns:
         {"weights": [(W, b) ...] as arrays, "loss": per-epoch mean loss, "accuracy": final training accuracy,
-         "snapshots": [{"epoch", "accuracy", "probs"} on the grid at each epoch asked for (0: before training)],
+         "snapshots": [{"epoch", "accuracy", "logits"} on the grid at each epoch asked for (0: before training)],
          "grid": {"xs", "ys"}}
 
     Example:
@@ -200,8 +201,10 @@ def train_scratch(x, y, hidden: list[int], epochs: int, lr: float, batch_size: i
     def snapshot(epoch):
         weights = [(w.data, b.data) for w, b in params]
         accuracy = float(((_forward_numpy(weights, x) > 0.5) == y).mean())
-        probs = _forward_numpy(weights, grid).reshape(grid_steps, grid_steps)
-        record["snapshots"].append({"epoch": epoch, "accuracy": accuracy, "probs": np.round(probs, 3).tolist()})
+        # logits, not probabilities: a nearly flat neuron (p = 0.5 ± 0.001) keeps a smooth boundary after rounding
+        logits = np.clip(_forward_numpy(weights, grid, logits=True), -50, 50).reshape(grid_steps, grid_steps)
+        rounded = [[float(f"{v:.4g}") for v in row] for row in logits.tolist()]  # 4 significant digits, not 4 decimals
+        record["snapshots"].append({"epoch": epoch, "accuracy": accuracy, "logits": rounded})
 
     if 0 in snapshots:
         snapshot(0)

@@ -9,7 +9,8 @@ def decision_boundaries(rows: list[dict], x, y) -> bytes:
     """P(class 1) shaded on a grid, the 0.5 contour drawn, the training points on top.
 
     Args:
-        rows: [{"name": str, "xs": [..], "ys": [..], "snapshots": [{"epoch", "accuracy", "probs" (len(ys), len(xs))}]}].
+        rows: [{"name": str, "xs": [..], "ys": [..], "snapshots": [{"epoch", "accuracy", "probs" (len(ys), len(xs))}]}];
+            a snapshot may give "logits" instead of "probs" (the boundary is then where the logit is 0).
         x: the points (n, 2); y: their 0/1 labels (n,).
 
     Returns:
@@ -32,10 +33,13 @@ def decision_boundaries(rows: list[dict], x, y) -> bytes:
         axes = fig.subplots(len(rows), cols, squeeze=False)
         for row, line in zip(rows, axes):
             for ax, shot in zip(line, row["snapshots"]):
-                probs = np.asarray(shot["probs"], dtype=float)
+                probs = (np.asarray(shot["probs"], dtype=float) if "probs" in shot
+                         else 1 / (1 + np.exp(-np.asarray(shot["logits"], dtype=float))))
                 ax.contourf(row["xs"], row["ys"], probs, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
-                if probs.min() < 0.5 < probs.max():
-                    ax.contour(row["xs"], row["ys"], probs, levels=[0.5], colors=INK_COLOR, linewidths=1.0)
+                # the boundary from the logits where given: a nearly flat model is 0.5 to many digits
+                level, field = (0.0, np.asarray(shot["logits"], dtype=float)) if "logits" in shot else (0.5, probs)
+                if field.min() < level < field.max():
+                    ax.contour(row["xs"], row["ys"], field, levels=[level], colors=INK_COLOR, linewidths=1.0)
                 ax.scatter(x[y == 0, 0], x[y == 0, 1], s=5, color=CORRECT_COLOR, linewidths=0)
                 ax.scatter(x[y == 1, 0], x[y == 1, 1], s=5, color=WRONG_COLOR, linewidths=0)
                 ax.set_xticks([]), ax.set_yticks([])
