@@ -20,7 +20,9 @@ def test_recipe_is_valid_and_states_its_source(name):
               "activations_losses": ("sigmoid_", "tanh_"), "deep_gradients": "relu_he_over_",
               "optimizer_paths": ("rosenbrock_", "saddle_"),
               # backprop from scratch: a 2-D point set's accuracy reached by the scratch engine
-              "backprop_scratch": ("moons_", "circles_", "xor_")}[config.kind]
+              "backprop_scratch": ("moons_", "circles_", "xor_"),
+              # GANs: the first variant's classifier FID (lower is better)
+              "gan": "fid"}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus

@@ -16,12 +16,12 @@ images, the value a perfect generator would reach with this many samples.
 The classifier is trained once and cached as safetensors (`$TUJIE_CACHE/fid/`, written
 atomically); a later call loads it in a second.
 
-Example (tiny: a classifier trained on 256 images, random "samples"):
+Example (tiny: a classifier trained on 256 images, random "samples"; needs TUJIE_DATA):
 
     >>> import torch
-    >>> scorer = FIDScorer("mnist", limit=256, epochs=1, n_real=256)
-    >>> noise = scorer.score(torch.rand(256, 1, 28, 28))   # images in [0, 1]
-    >>> noise > scorer.floor()                              # noise is farther from real digits than real digits are
+    >>> scorer = FIDScorer("mnist", limit=256, epochs=1, n_real=256)  # doctest: +SKIP
+    >>> noise = scorer.score(torch.rand(256, 1, 28, 28))   # images in [0, 1]  # doctest: +SKIP
+    >>> noise > scorer.floor()                              # noise is farther from real digits than real digits are  # doctest: +SKIP
     True
 """
 
@@ -245,8 +245,9 @@ def classifier_fid(samples: torch.Tensor, dataset: str = "mnist", *, value_range
 
     Example:
         >>> import torch
-        >>> r = classifier_fid(torch.rand(128, 1, 28, 28) * 2 - 1, "mnist", value_range=(-1, 1), limit=256, epochs=1, n_real=256)
-        >>> r["fid"] > r["floor"], r["n_samples"]
+        >>> samples = torch.rand(128, 1, 28, 28) * 2 - 1  # e.g. a GAN's tanh outputs
+        >>> r = classifier_fid(samples, "mnist", value_range=(-1, 1), limit=256, epochs=1, n_real=256)  # doctest: +SKIP
+        >>> r["fid"] > r["floor"], r["n_samples"]  # doctest: +SKIP
         (True, 128)
     """
     low, high = value_range

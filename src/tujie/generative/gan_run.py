@@ -40,6 +40,7 @@ class GANConfig(Strict):
     latent_dim: int = Field(100, ge=1)
     generator_hidden: list[int] = Field([256, 512, 1024], description="gan: the generator's hidden layer sizes")
     discriminator_hidden: list[int] = Field([512, 256], description="gan: the discriminator's hidden layer sizes")
+    discriminator_dropout: float = Field(0.0, ge=0, lt=1, description="gan: dropout after D's hidden layers (the GAN paper's D used it)")
     features: int = Field(64, ge=1, description="dcgan: channels of the last generator / first discriminator stage")
     lr: float = Field(2e-4, gt=0)
     beta1: float = Field(0.5, ge=0, lt=1)
@@ -65,7 +66,7 @@ def build_template(gan: GANConfig, image_shape: tuple[int, int, int]) -> GAN:
         return GAN(DCGANGenerator(gan.latent_dim, size, channels, gan.features), DCGANDiscriminator(size, channels, gan.features),
                    lr=gan.lr, betas=betas)
     return GAN(Generator(gan.latent_dim, image_shape, tuple(gan.generator_hidden)),
-               Discriminator(image_shape, tuple(gan.discriminator_hidden)), lr=gan.lr, betas=betas)
+               Discriminator(image_shape, tuple(gan.discriminator_hidden), gan.discriminator_dropout), lr=gan.lr, betas=betas)
 
 
 def _uint8(images: torch.Tensor) -> torch.Tensor:
