@@ -19,6 +19,8 @@ def test_recipe_is_valid_and_states_its_source(name):
               # chapter 3 made visible: a derivative, a gradient ratio in decades, a distance to a minimum
               "activations_losses": ("sigmoid_", "tanh_"), "deep_gradients": "relu_he_over_",
               "optimizer_paths": ("rosenbrock_", "saddle_"),
+              # autoencoders: a test reconstruction error; the VAE: its test ELBO; anomaly detection: its ROC-AUC
+              "autoencoder": ("dense_", "conv_"), "vae": "test_elbo", "anomaly": "roc_auc",
               # backprop from scratch: a 2-D point set's accuracy reached by the scratch engine
               "backprop_scratch": ("moons_", "circles_", "xor_"),
               # GANs: the first variant's classifier FID (lower is better)
