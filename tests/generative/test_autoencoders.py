@@ -147,3 +147,12 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_held_out_class_not_in_the_data_is_refused_before_the_run_directory_is_made(tmp_path):
+    import tujie as tj
+
+    with pytest.raises(ConfigError, match="held_out"):
+        tj.run("mnist-anomaly", overrides=["data.name=digits", "anomaly.held_out=12", "epochs=1", f"output_dir={tmp_path}"],
+               verbose=0)
+    assert not any(tmp_path.iterdir())

@@ -47,7 +47,7 @@ def run(context: RunContext) -> dict:
 
     config = context.config
     settings = config.anomaly or AnomalyConfig()
-    data, run_dir = context.open()
+    data = context.data  # checked before the run directory is made, so a bad held_out leaves no empty folder
     x, y, x_test, y_test = image_data(data, "anomaly")
     if settings.outlier_dataset:
         outliers = _outlier_images(settings.outlier_dataset, config, data.input_shape)
@@ -56,6 +56,8 @@ def run(context: RunContext) -> dict:
     else:
         train, normal_test, outliers = x[normal_mask(y, settings.held_out)], x_test[y_test != settings.held_out], x_test[y_test == settings.held_out]
         names = (_("normal digits"), _("held-out class {label}").format(label=settings.held_out))
+    run_dir = context.run_dir
+    context.say_data_notes()
     context.say(_("Anomaly detection: {train} normal training images; test {normal} normal and {anomalies} anomalous").format(
         train=f"{len(train):,}", normal=f"{len(normal_test):,}", anomalies=f"{len(outliers):,}"))
     context.seed()
