@@ -92,3 +92,25 @@ def test_a_gan_run_resumes_and_extends_its_record(tmp_path):
     record = json.loads((second.run_dir / "gan.json").read_text())
     assert [r["epoch"] for r in record["variants"]["non_saturating"]["history"]] == [1, 2]
     assert record["strip_epochs"] == [0, 1, 2] and second.summary["results"]["fid_minimax"] > 0
+
+
+def test_the_report_notes_a_discriminator_that_won(tmp_path):
+    from safetensors.torch import save
+
+    from tujie._io import write_bytes, write_json
+
+    def history(fakes):
+        return [{"epoch": i + 1, "d_loss": 0.3, "g_loss": 1.0, "g_grad_norm": 1.0, "d_real": 1 - f, "d_fake": f}
+                for i, f in enumerate(fakes)]
+
+    variants = {"non_saturating": {"history": history([0.3, 0.2]), "fid": [[2, 50.0]], "collapse_epoch": None},
+                "minimax": {"history": history([0.2, 0.01]), "fid": [[2, 90.0]], "collapse_epoch": 2}}
+    write_json(tmp_path / "gan.json", {"dataset": "mnist", "architecture": "gan", "epochs": 2, "collapse_threshold": 0.05,
+                                       "strip_epochs": [0, 2], "variants": variants,
+                                       "fid": {"floor": 0.9, "classifier_accuracy": 0.99, "n_real": 10000, "n_samples": 10000}})
+    write_bytes(tmp_path / "gan_strips.safetensors",
+                save({f"{v}.{e}": torch.zeros(3, 1, 8, 8, dtype=torch.uint8) for v in variants for e in (0, 2)}))
+    write_json(tmp_path / "summary.json", {"kind": "gan", "status": "finished", "results": {"fid": 50.0}})
+    page = tj.build_report(tmp_path, lang="en").read_text(encoding="utf-8")
+    assert "minimax: the discriminator won from epoch 2" in page
+    assert "non-saturating: the discriminator won" not in page and 'id="gan-fid"' in page
