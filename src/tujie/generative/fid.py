@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from ..data import load as load_dataset
 from ..data._files import cache_dir
-from ..errors import ConfigError, ShapeError
+from ..errors import CheckpointError, ConfigError, ShapeError
 from ..i18n import _
 from ..models.cnn import small_cnn
 from ..train.checkpoint import read_checkpoint, save_weights
@@ -147,8 +147,8 @@ class FIDScorer:
                 self._say(_("FID classifier loaded from {path} (test accuracy {accuracy})").format(
                     path=path, accuracy=f"{self.accuracy:.4f}"))
                 return model.eval()
-            except Exception:  # a damaged cache file is retrained and rewritten, never trusted
-                pass
+            except (CheckpointError, RuntimeError, ValueError, TypeError):  # a damaged or foreign cache file is
+                self._say(_("The cached FID classifier {path} could not be read; training it again.").format(path=path))  # retrained
         self._train(model)
         self.accuracy = self._accuracy(model)
         if path is not None:

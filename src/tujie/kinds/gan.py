@@ -151,7 +151,7 @@ REPORT = KindReport("gan", files=("gan.json",), result_file="gan.json",
                     sections=(Section("gan-samples", N_("Samples from fixed noise"), _samples_section, _has_gan, order=61),
                               Section("gan-training", N_("Discriminator against generator"), _training_section, _has_gan, order=62),
                               Section("gan-fid", N_("Sample quality (classifier FID)"), _fid_section,
-                                      lambda run: run.gan is not None and bool((run.gan.get("fid") or {})), order=63)),
+                                      lambda run: run.gan is not None and bool(run.gan.get("fid")), order=63)),
                     headline=_headline, facts=_facts)
 register(Kind("gan", run, N_("a GAN (fully connected or DCGAN) per generator loss, side by side: samples, losses, classifier FID"),
               section="gan", config=GANConfig, report=REPORT, resumable=True, order=45,
