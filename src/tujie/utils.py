@@ -1,7 +1,8 @@
-"""Small shared helpers: seeding, device selection, environment versions."""
+"""Small shared helpers: seeding, device selection, thread count, environment versions."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -23,6 +24,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(seed % 2**32)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run a block on one torch thread, then restore the count.
+
+    For work made of many tiny ops (2-D points, curves of a few hundred values, 64-unit layers):
+    a second thread only adds waiting, and on a busy machine a lot of it.
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with one_thread():
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from pydantic import Field
 
 from .._io import write_json
@@ -18,6 +17,7 @@ from ..i18n import N_, _
 from ..report import KindReport, Section
 from ..report.format import _e, _img, _list, _section, _table
 from ..report.run_files import RunFiles
+from ..utils import one_thread
 from . import Kind, RunContext, register
 
 
@@ -31,12 +31,8 @@ def run(context: RunContext) -> dict:
     from ..fundamentals.gallery import gallery
 
     section = context.config.activations_losses or ActivationsLossesConfig()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # curves of a few hundred points: a second thread only adds waiting
-    try:
+    with one_thread():  # curves of a few hundred points
         result = gallery(threshold=section.threshold, points=section.points)
-    finally:
-        torch.set_num_threads(threads)
     run_dir = context.run_dir
     write_json(run_dir / "gallery.json", result)
     curves = {c["name"]: c for c in result["activations"]}

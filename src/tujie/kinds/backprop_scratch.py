@@ -22,6 +22,7 @@ from ..i18n import N_, _
 from ..report import KindReport, Section
 from ..report.format import _as_float, _e, _fmt, _img, _section, _table
 from ..report.run_files import RunFiles
+from ..utils import one_thread
 from . import Kind, RunContext, register
 
 
@@ -62,15 +63,8 @@ class BackpropConfig(Strict):
 
 # -------------------------------------------------------------------------------------- run
 def run(context: RunContext) -> dict:
-    import torch
-
-    # networks of a few dozen weights: a second thread only adds waiting (and on a busy machine, a lot)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():  # networks of a few dozen weights
         return _run(context)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(context: RunContext) -> dict:

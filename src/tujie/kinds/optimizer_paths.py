@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from pydantic import Field, field_validator
 
 from .._io import write_json
@@ -19,6 +18,7 @@ from ..i18n import N_, _
 from ..report import KindReport, Section
 from ..report.format import _e, _img, _list, _section, _table
 from ..report.run_files import RunFiles
+from ..utils import one_thread
 from . import Kind, RunContext, register
 
 
@@ -69,12 +69,8 @@ def run(context: RunContext) -> dict:
     section = context.config.optimizer_paths or OptimizerPathsConfig()
     run_dir = context.run_dir
     surfaces, results = [], {}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a point of two numbers: a second thread only adds waiting
-    try:
+    with one_thread():  # a point of two numbers
         raced = [race(s.name, s.learning_rates, s.steps, tuple(s.start) if s.start else None) for s in section.surfaces]
-    finally:
-        torch.set_num_threads(threads)
     for surface, paths in zip(section.surfaces, raced):
         surfaces.append({"name": surface.name, "steps": surface.steps, "start": [paths[0]["x"][0], paths[0]["y"][0]],
                          "paths": paths})
