@@ -147,3 +147,28 @@ def test_a_bad_label_deep_in_a_loader_names_its_batch():
     loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=False)
     with pytest.raises(tj.errors.DataError, match=r"Batch 3 of epoch 1: Class labels are out of range.*labels \[7\]"):
         tj.Learner(_model(), device="cpu").fit(loader, epochs=1, verbose=0)
+
+
+def test_zero_grad_clears_every_group_even_one_added_after_the_first_fit():
+    x, y = _data(64)
+    learner = tj.Learner(_model(), optimizer="sgd", lr=0.1, device="cpu")
+    learner.fit((x, y), epochs=1, batch_size=32, verbose=0)
+    extra = nn.Parameter(torch.ones(3))
+    extra.grad = torch.full((3,), 5.0)
+    learner.optimizer.add_param_group({"params": [extra]})
+    learner._zero_grad()
+    assert extra.grad is None and all(p.grad is None for p in learner.model.parameters())
+
+
+def test_an_optimizer_with_its_own_zero_grad_is_called():
+    calls = []
+
+    class Logged(torch.optim.SGD):
+        def zero_grad(self, set_to_none=True):
+            calls.append(set_to_none)
+            super().zero_grad(set_to_none)
+
+    x, y = _data(64)
+    model = _model()
+    tj.Learner(model, optimizer=Logged(model.parameters(), lr=0.1), device="cpu").fit((x, y), epochs=1, batch_size=32, verbose=0)
+    assert calls == [True, True]

@@ -204,6 +204,7 @@ class Learner:
         self.global_step = 0
         self.target_epochs = self.steps_per_epoch = 0
         self._trained: list[torch.Tensor] = []  # the optimizer's parameters, for the cheap zero_grad
+        self._trained_groups = 0  # how many param groups `_trained` was read from
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
         self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
         self.example: tuple | None = None
