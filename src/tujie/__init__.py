@@ -46,6 +46,7 @@ _EXPORTS = {
     "save_weights": "tujie.train.checkpoint",
     "load_weights": "tujie.train.checkpoint",
     "build_report": "tujie.kinds",
+    "compare_runs": "tujie.report.compare",
     "cross_validate": "tujie.train.cross_validation",
     "Ensemble": "tujie.train.ensemble",
     "bagging": "tujie.train.ensemble",

@@ -4,6 +4,7 @@
     tujie run mnist-mlp --set epochs=3 --set lr=0.002
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
     tujie report runs/mnist-mlp-20261123-101500 --lang zh
+    tujie compare runs/digits-mlp-* --output compare.html
     tujie kinds
     tujie lr-find mnist-mlp --set optimizer=sgd
     tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
@@ -132,6 +133,17 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory written by 
 
     set_language(lang)
     typer.echo(_("Report: {path}").format(path=build_report(run_dir)))
+
+
+@app.command()
+def compare(run_dirs: list[str] = typer.Argument(..., help="two or more run directories; a quoted glob is expanded"),
+            output: Optional[Path] = typer.Option(None, "--output", "-o", help="the page to write (default: ./compare.html)"),
+            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Compare runs on one page: curves overlaid, test metrics (best marked), config differences, timings."""
+    from .report.compare import compare_runs
+
+    set_language(lang)
+    typer.echo(_("Comparison: {path}").format(path=compare_runs(run_dirs, output=output)))
 
 
 @app.command()

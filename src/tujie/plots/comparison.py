@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .style import (BETTER_COLOR, INK_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, _as_float, _finite,
-                    figure_label, figure_style, new_figure, png_bytes)
+                    class_colors, figure_label, figure_style, new_figure, plain_text, png_bytes)
 from .training import _epochs, _metric_title, scalar_metrics
 
 
@@ -217,3 +217,44 @@ def gap_bars(names: list[str], gaps: list[float], unit: str = "points") -> bytes
                            Patch(color=WRONG_COLOR, label=figure_label("as wide or wider"))],
                   loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)  # beside the bars, never over them
         return png_bytes(fig, tight=True)
+
+
+def runs_curves(histories: dict[str, list[dict]], metrics: tuple[str, ...] = ("loss", "accuracy")) -> bytes | None:
+    """Several runs' learning curves overlaid: one panel per metric, one colour per run,
+    training solid and validation dashed.
+
+    Args:
+        histories: run name -> its per-epoch records (metrics.jsonl), e.g. {"a": [{"epoch": 1, "loss": 0.5}]}.
+        metrics: the panels, each drawn when some run logged it (or its `val_` twin).
+
+    Returns:
+        PNG bytes, or None when no run logged any of the metrics.
+
+    Example:
+        >>> runs_curves({"a": [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}],
+        ...              "b": [{"epoch": 1, "loss": 0.6}, {"epoch": 2, "loss": 0.3}]})[:4]
+        b'\\x89PNG'
+    """
+    def logged(key):
+        return any(_finite([_as_float(r.get(key)) for r in h]) for h in histories.values())
+
+    panels = [m for m in metrics if logged(m) or logged(f"val_{m}")]
+    if not panels:
+        return None
+    with figure_style():
+        fig = new_figure(1.0 + 3.8 * len(panels), 3.2)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        colors = class_colors(max(len(histories), 1))
+        for ax, name in zip(axes, panels):
+            for color, (run, history) in zip(colors, histories.items()):
+                epochs = _epochs(history)
+                marker = "o" if len(history) <= 40 else None  # a one-epoch run is a point, not an empty panel
+                for key, style, part in ((name, "-", figure_label("train")), (f"val_{name}", "--", figure_label("validation"))):
+                    values = [_as_float(r.get(key)) for r in history]
+                    if _finite(values):
+                        ax.plot(epochs, values, style, color=color, marker=marker, markersize=3,
+                                label=f"{plain_text(run)} · {part}")
+            ax.set_title(_metric_title(name))
+            ax.set_xlabel(figure_label("epoch"))
+        axes[-1].legend(loc="best", fontsize=7)
+        return png_bytes(fig)
