@@ -242,6 +242,8 @@ def runs_curves(histories: dict[str, list[dict]], metrics: tuple[str, ...] = ("l
     if not panels:
         return None
     with figure_style():
+        from matplotlib.ticker import MaxNLocator
+
         fig = new_figure(1.0 + 3.8 * len(panels), 3.2)
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         colors = class_colors(max(len(histories), 1))
@@ -256,5 +258,6 @@ def runs_curves(histories: dict[str, list[dict]], metrics: tuple[str, ...] = ("l
                                 label=f"{plain_text(run)} · {part}")
             ax.set_title(_metric_title(name))
             ax.set_xlabel(figure_label("epoch"))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no 1.2, 1.4 ticks
         axes[-1].legend(loc="best", fontsize=7)
         return png_bytes(fig)
