@@ -172,3 +172,13 @@ def test_an_optimizer_with_its_own_zero_grad_is_called():
     model = _model()
     tj.Learner(model, optimizer=Logged(model.parameters(), lr=0.1), device="cpu").fit((x, y), epochs=1, batch_size=32, verbose=0)
     assert calls == [True, True]
+
+
+def test_a_lambda_callback_without_a_batch_function_costs_no_read_per_step():
+    epochs = []
+    plain = tj.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    per_batch = tj.callbacks.LambdaCallback(on_batch_end=lambda batch, logs: None)
+    assert not plain.reads_batch_logs and per_batch.reads_batch_logs
+    x, y = _data(64)
+    tj.Learner(_model(), device="cpu").fit((x, y), epochs=2, batch_size=16, verbose=0, callbacks=[plain])
+    assert epochs == [0, 1]

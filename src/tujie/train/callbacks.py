@@ -358,6 +358,7 @@ class LambdaCallback(Callback):
         self.epoch_begin, self.epoch_end = on_epoch_begin, on_epoch_end
         self.train_begin, self.train_end = on_train_begin, on_train_end
         self.batch_end = on_train_batch_end or on_batch_end
+        self.reads_batch_logs = self.batch_end is not None  # no per-batch function: no wait for the device per step
 
     def on_fit_begin(self, learner):
         if self.train_begin is not None:
