@@ -13,7 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import ConfigError, OutputError
 
 
 @contextmanager
@@ -78,6 +78,26 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def check_output_file(path, example: str) -> None:
+    """Refuse an `--output` that is a folder or lies where nothing can be written, before any work is done.
+
+    `example` is a file name for the fix ("lr_find.png", "compare.html").
+
+    Example:
+        >>> import tempfile
+        >>> check_output_file(Path(tempfile.mkdtemp()) / "page.html", "page.html")  # a new file in a writable folder
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"--output {path} is a folder.", expected=f"a file name, e.g. {example}",
+                          received=f"--output {path}", fix=f"Pass --output {path / example}.")
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {path} cannot be written: {parent} is {'a file' if not parent.is_dir() else 'not writable'}.",
+                          expected="a file in a folder you may write to", received=f"--output {path}",
+                          fix=f"Pass --output {example} (the current folder), or a path in a writable folder.")
 
 
 def remove_leftovers(folder) -> list[Path]:

@@ -52,14 +52,14 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
             steps: int = typer.Option(100, "--steps", help="learning rates tried, one batch each"),
             output: Path = typer.Option(Path("lr_find.png"), "--output", "-o", help="where to write the plot")):
     """Learning-rate range test: loss against an exponentially growing rate; suggests a learning rate."""
-    from ._io import write_bytes
+    from ._io import check_output_file, write_bytes
     from .kinds import build_model, load_data
     from .runner import resolve_config
     from .train.lr_finder import lr_find as find
     from .utils import seed_everything
 
     config = resolve_config(recipe, set_)
-    _check_output_file(output)  # before the minutes of training, not after
+    check_output_file(output, "lr_find.png")  # before the minutes of training, not after
     seed_everything(config.seed)
     data = load_data(config)
     o = config.optimizer
@@ -71,22 +71,6 @@ def lr_find(recipe: str = typer.Argument(..., help="recipe name or .yaml file: i
     typer.echo(_("Suggested learning rate for {optimizer}: {lr} (the recipe uses {recipe_lr})").format(
         optimizer=o.name, lr=f"{result.suggestion:.3g}", recipe_lr=o.lr))
     typer.echo(_("Plot: {path}").format(path=output))
-
-
-def _check_output_file(output: Path) -> None:
-    """Refuse an `--output` that is a folder or lies in a place that cannot be written."""
-    import os
-
-    from .errors import ConfigError
-
-    if output.is_dir():
-        raise ConfigError(f"--output {output} is a folder.", expected="a file name for the plot, e.g. lr_find.png",
-                          received=f"--output {output}", fix=f"Pass --output {output / 'lr_find.png'}.")
-    parent = next((p for p in (output.parent, *output.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"--output {output} cannot be written: {parent} is {'a file' if not parent.is_dir() else 'not writable'}.",
-                          expected="a file in a folder you may write to", received=f"--output {output}",
-                          fix="Pass --output lr_find.png (the current folder), or a path in a writable folder.")
 
 
 @app.command()

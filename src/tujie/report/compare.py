@@ -14,7 +14,7 @@ import math
 import os
 from pathlib import Path
 
-from .._io import write_text
+from .._io import check_output_file, write_text
 from ..errors import ConfigError
 from ..i18n import _, current_language, language
 from .css import CSS
@@ -62,7 +62,7 @@ def compare_runs(run_dirs, output=None, lang: str | None = None) -> Path:
     for folder in folders:
         _check_run(folder)
     target = Path(output) if output is not None else Path.cwd() / COMPARE_NAME
-    _check_output(target)
+    check_output_file(target, COMPARE_NAME)
     runs = [_load(folder) for folder in folders]
     with language(lang):
         page = render_comparison(runs)
@@ -89,17 +89,6 @@ def _check_run(folder: Path) -> None:
             expected=f"a run directory written by `tujie run`, holding {', '.join(_MARKERS)}",
             received=f"run_dir={str(folder)!r}",
             fix="Pass the folders of finished runs (look under runs/), not a file inside one.")
-
-
-def _check_output(target: Path) -> None:
-    if target.is_dir():
-        raise ConfigError(f"--output {target} is a folder.", expected="a file name for the page, e.g. compare.html",
-                          received=f"output={str(target)!r}", fix=f"Pass --output {target / COMPARE_NAME}.")
-    parent = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"--output {target} cannot be written: {parent} is {'a file' if not parent.is_dir() else 'not writable'}.",
-                          expected="a file in a folder you may write to", received=f"output={str(target)!r}",
-                          fix="Pass --output compare.html (the current folder), or a path in a writable folder.")
 
 
 def _load(folder: Path) -> RunFiles:
