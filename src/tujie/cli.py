@@ -5,6 +5,7 @@
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
     tujie report runs/mnist-mlp-20261123-101500 --lang zh
     tujie compare runs/digits-mlp-* --output compare.html
+    tujie tune digits-mlp --trials 40 --sampler tpe --pruner median --workers 2
     tujie kinds
     tujie lr-find mnist-mlp --set optimizer=sgd
     tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
@@ -44,6 +45,29 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
         raise typer.Exit(130)
     if status != "finished":
         raise typer.Exit(1)
+
+
+@app.command()
+def tune(recipe: str = typer.Argument(..., help="recipe name or .yaml file with a `tune:` section (its search space)"),
+         set_: list[str] = typer.Option([], "--set", help="override a config key of every trial: --set epochs=10 (repeatable)"),
+         trials: Optional[int] = typer.Option(None, "--trials", help="trials in the whole study, over all workers (default: tune.trials)"),
+         sampler: Optional[str] = typer.Option(None, "--sampler", help="grid, random, tpe or gp (default: tune.sampler)"),
+         pruner: Optional[str] = typer.Option(None, "--pruner", help="none, median or hyperband (default: tune.pruner)"),
+         workers: int = typer.Option(1, "--workers", help="worker processes on this machine, sharing the study"),
+         storage: Optional[str] = typer.Option(None, "--storage", help="sqlite:///FILE, postgresql://USER@HOST/DB or journal:FILE "
+                                               "(default: a SQLite file in the study's folder)"),
+         study: Optional[str] = typer.Option(None, "--study", help="the study's name: workers and machines with one name share it "
+                                             "(default: the recipe's name)"),
+         seed: Optional[int] = typer.Option(None, "--seed", help="the sampler's seed (default: the recipe's seed)"),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+         lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Search hyperparameters with Optuna: every trial a tujie run; writes the study's report (study.html)."""
+    from .tuning import tune as run_study
+
+    set_language(lang)
+    result = run_study(recipe, set_, trials=trials, sampler=sampler, pruner=pruner, workers=workers, storage=storage,
+                       study=study, seed=seed, verbose=0 if quiet else 1)
+    typer.echo(_("Best: {value} with {params}").format(value=result.best_value_text, params=result.best_set_line))
 
 
 @app.command("lr-find")

@@ -139,6 +139,23 @@ class ReportConfig(_Strict):
     wrong: Int = Field(9, ge=0, description="most confidently wrong images shown")
 
 
+class TuneConfig(_Strict):
+    """A hyperparameter search over this recipe (`tujie tune`): the space, the objective, the defaults.
+
+    Each `space` entry maps a config key to one distribution: `{log_uniform: [1e-4, 1e-1]}`,
+    `{uniform: [0.0, 0.5]}`, `{int: [1, 4]}`, `{log_int: [16, 256]}` or `{choice: [32, 64, 128]}`.
+    `tujie.tuning` checks them against the schema before any trial runs.
+    """
+    space: dict[str, dict] = Field(description="config key -> distribution, e.g. optimizer.lr: {log_uniform: [1e-4, 1e-1]}")
+    metric: str = Field("val_accuracy", description="the objective: a per-epoch metric (its best epoch counts; "
+                                                    "the pruner sees every epoch), test_<metric>, or a results key")
+    direction: Literal["maximize", "minimize"] = "maximize"
+    trials: Int = Field(20, ge=1, description="trials in the whole study, over all workers and machines")
+    sampler: Literal["grid", "random", "tpe", "gp"] = "tpe"
+    pruner: Literal["none", "median", "hyperband"] = "median"
+    grid_points: Int = Field(4, ge=2, description="points per continuous range for the grid sampler")
+
+
 class RunConfig(_Strict):
     recipe: str
     description: str = ""
@@ -156,6 +173,7 @@ class RunConfig(_Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     text: TextConfig = TextConfig()
     report: ReportConfig = ReportConfig()
+    tune: TuneConfig | None = Field(None, description="the search space and objective of `tujie tune` (ignored by `tujie run`)")
 
 
 # short spellings accepted by `--set` (kinds add their own, e.g. k -> cross_validation.k)

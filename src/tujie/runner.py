@@ -78,7 +78,7 @@ def read_run_config(run_dir: Path) -> dict:
 
 
 def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1,
-        lang: str | None = None) -> RunResult:
+        lang: str | None = None, callbacks=(), report: bool = True) -> RunResult:
     """Run a recipe of any kind, write its run directory and report; `resume` continues an earlier run.
 
     Args:
@@ -87,12 +87,14 @@ def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = 
         resume: a run directory to continue (kinds that resume: `train`).
         verbose: 0 prints nothing.
         lang: the language of the progress lines and the report ("zh", "en"; None: TUJIE_LANG or the locale).
+        callbacks: extra training callbacks, attached by kinds that train with `Learner.fit` (`train`).
+        report: False skips report.html (a search's trials: `tujie report RUN_DIR` builds it later).
     """
     with language(lang):
-        return _run(recipe, overrides, resume, verbose)
+        return _run(recipe, overrides, resume, verbose, tuple(callbacks), report)
 
 
-def _run(recipe, overrides, resume, verbose) -> RunResult:
+def _run(recipe, overrides, resume, verbose, callbacks=(), report=True) -> RunResult:
     say = print if verbose else (lambda *a, **k: None)
     started = time.perf_counter()
     config = resolve_config(recipe, overrides, resume)
@@ -104,7 +106,7 @@ def _run(recipe, overrides, resume, verbose) -> RunResult:
                               received=f"kind={config.kind!r}", fix="Start the run again without --resume.")
         _check_resume(Path(resume), config)
     seed_everything(config.seed)
-    context = kinds.RunContext(config, say=say, verbose=verbose, resume=Path(resume) if resume else None)
+    context = kinds.RunContext(config, say=say, verbose=verbose, resume=Path(resume) if resume else None, callbacks=callbacks)
     summary = {"kind": config.kind, "recipe": config.recipe, "run_name": None, "description": config.description,
                "status": "finished", "message": None, "expected": config.expected.model_dump() if config.expected else None,
                "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -115,8 +117,9 @@ def _run(recipe, overrides, resume, verbose) -> RunResult:
     summary.setdefault("timings", {})["total_s"] = time.perf_counter() - started
     summary.setdefault("finished", time.strftime("%Y-%m-%dT%H:%M:%S"))
     write_json(run_dir / "summary.json", summary)
-    report = build_report(run_dir)
-    say(_("Report: {path}").format(path=report))
+    report = build_report(run_dir) if report else None
+    if report:
+        say(_("Report: {path}").format(path=report))
     if summary.get("message"):
         say(f"{_(summary['status']).capitalize()}: {summary['message']}")
     return RunResult(run_dir, summary, report)

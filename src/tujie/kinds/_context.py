@@ -27,12 +27,15 @@ class RunContext:
         say: prints a progress line (a no-op when quiet).
         verbose: 1 for progress bars, 0 for none.
         resume: the run directory to continue (kinds with `resumable=True`), else None.
+        callbacks: extra training callbacks from the caller (a search's pruner); kinds that train
+            with `Learner.fit` attach them after their own.
     """
 
     config: cfg.RunConfig
     say: Callable[..., None] = print
     verbose: int = 1
     resume: Path | None = None
+    callbacks: tuple = ()
     _run_dir: Path | None = field(default=None, repr=False)
     _data: object = field(default=None, repr=False)
 

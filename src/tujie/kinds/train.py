@@ -47,6 +47,7 @@ def run(context: RunContext) -> dict:
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     files, checkpoint = file_callbacks(run_dir, monitor=monitor, grad_stats_every=config.train.grad_stats_every)
     callbacks += files  # the loggers, then the checkpoint: after a kill the logs never lag it
+    callbacks += context.callbacks  # from the caller: a hyperparameter search's pruner
     learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
     if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
         raise ConfigError("Threshold tuning needs a binary classifier.",
@@ -70,6 +71,8 @@ def run(context: RunContext) -> dict:
     try:
         learner.fit(data.train, epochs=config.train.epochs, batch_size=config.train.batch_size,
                     validation_data=data.val, verbose=context.verbose, initial_epoch=learner.epoch)
+        if learner.stop_status:  # stopped by a caller's callback with a verdict ("pruned"): no test
+            status, message = learner.stop_status, learner.stop_reason
         if learner.diverged:
             status, message = "diverged", learner.stop_reason
             if message:  # say what is on disk

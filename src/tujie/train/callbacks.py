@@ -3,7 +3,9 @@
 The loop calls, in order: `on_fit_begin`, then per epoch `on_epoch_begin`,
 `on_train_batch_end` after every optimizer step, `on_epoch_end` with the epoch's
 logs (train and validation metrics), and finally `on_fit_end`. A callback may set
-`learner.stop_training = True` (with `learner.stop_reason`) to end training.
+`learner.stop_training = True` (with `learner.stop_reason`) to end training; one that ends the run
+with a verdict of its own (a hyperparameter search's pruner) also sets `learner.stop_status`
+("pruned"), which a run reports as its status instead of "finished".
 `state_dict`/`load_state_dict` carry a callback's counters across `--resume`.
 
 A run directory stays consistent through a kill at any moment: the loggers write an epoch

@@ -206,6 +206,7 @@ class Learner:
         self._trained: list[torch.Tensor] = []  # the optimizer's parameters, for the cheap zero_grad
         self._trained_groups = 0  # how many param groups `_trained` was read from
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
+        self.stop_status: str | None = None  # a callback that stops the run with a verdict of its own ("pruned")
         self.input_shape: tuple | None = None  # one sample's shape, seen on the first batch
         self.example: tuple | None = None
         self.running = RunningMeans()
@@ -284,6 +285,7 @@ class Learner:
         own_step = self._custom("train_step")
         step_fn = own_step or self.train_step
         self.stop_training, self.stop_reason, self.diverged, self.restored_epoch = False, None, False, None
+        self.stop_status = None
         self.target_epochs = epochs
 
         for cb in callbacks:
