@@ -3,6 +3,7 @@
     tujie recipes
     tujie run mnist-mlp --set epochs=3 --set lr=0.002
     tujie run --resume runs/mnist-mlp-20261123-101500 --set epochs=8
+    tujie run digits-mlp --nproc 2
     tujie report runs/mnist-mlp-20261123-101500 --lang zh
     tujie compare runs/digits-mlp-* --output compare.html
     tujie tune digits-mlp --trials 40 --sampler tpe --pruner median --workers 2
@@ -29,17 +30,71 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="tujie (图解): run the textbook's deep-learning recipes and see what happened.")
 
 
+def _launch(recipe, set_, resume, quiet, lang, nproc, nnodes, node_rank, master_addr, master_port) -> int:
+    """`tujie run ... --nproc N`: check the flags and the recipe here, once, then start the processes with torchrun."""
+    from .errors import ConfigError
+    from .runner import check_processes, resolve_config
+    from .train.distributed import launch
+
+    def refuse(what, expected, received, fix):
+        raise ConfigError(what, expected=expected, received=received, fix=fix)
+
+    if nproc < 1:
+        refuse("Invalid value received for --nproc.", "processes per machine, an integer >= 1", f"--nproc {nproc}",
+               "Pass --nproc 2, for example (one process per GPU, or per group of CPU cores).")
+    if nnodes is not None and nnodes < 1:
+        refuse("Invalid value received for --nnodes.", "the number of machines, an integer >= 1", f"--nnodes {nnodes}",
+               "Pass --nnodes 2 on each of two machines.")
+    nodes = nnodes or 1
+    if nodes == 1 and (node_rank is not None or master_addr or master_port is not None):
+        given = " ".join(f for f, v in (("--node-rank", node_rank), ("--master-addr", master_addr), ("--master-port", master_port))
+                         if v is not None)
+        refuse(f"{given} names a place among several machines, but --nnodes is not above 1.",
+               "--nnodes N (N > 1) with --node-rank, --master-addr and --master-port; on one machine none of them "
+               "(torchrun picks a free port itself)", f"{given} with --nnodes {nnodes}",
+               "Add --nnodes 2 (and run the command on every machine), or drop those flags.")
+    if nodes > 1 and (node_rank is None or not master_addr):
+        refuse("Training on several machines needs this machine's rank and node 0's address.",
+               "--node-rank (0 .. nnodes-1) and --master-addr (the address of the machine with --node-rank 0)",
+               f"--nnodes {nodes} --node-rank {node_rank} --master-addr {master_addr}",
+               "Run, e.g., on node 0: --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 29500, "
+               "and on node 1 the same with --node-rank 1.")
+    if nodes > 1 and not 0 <= node_rank < nodes:
+        refuse("Invalid value received for --node-rank.", f"0 .. {nodes - 1} (--nnodes {nodes})", f"--node-rank {node_rank}",
+               "Give node 0 (the one at --master-addr) --node-rank 0, the next --node-rank 1, and so on.")
+    if master_port is not None and not 1 <= master_port <= 65535:
+        refuse("Invalid value received for --master-port.", "a TCP port, 1 .. 65535, free on node 0", f"--master-port {master_port}",
+               "Pass --master-port 29500, for example.")
+    check_processes(resolve_config(recipe, set_, resume), nproc * nodes)  # a bad recipe is said once, not by every process
+    command = ["run", *([recipe] if recipe else []), *(a for s in set_ for a in ("--set", s)),
+               *(["--resume", str(resume)] if resume else []), *(["--quiet"] if quiet else []), *(["--lang", lang] if lang else [])]
+    return launch(command, nproc=nproc, nnodes=nodes, node_rank=node_rank or 0, master_addr=master_addr, master_port=master_port)
+
+
 @app.command()
 def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tujie recipes`) or a .yaml file"),
         set_: list[str] = typer.Option([], "--set", help="override a config key: --set epochs=3 (repeatable)"),
         resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this directory"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
-        lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+        lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+        nproc: int = typer.Option(1, "--nproc", help="processes on this machine (torchrun, DistributedDataParallel); "
+                                  "batch_size is per process"),
+        nnodes: Optional[int] = typer.Option(None, "--nnodes", help="machines training together (run the command on each)"),
+        node_rank: Optional[int] = typer.Option(None, "--node-rank", help="this machine's number, 0 .. nnodes-1"),
+        master_addr: Optional[str] = typer.Option(None, "--master-addr", help="address of the machine with --node-rank 0"),
+        master_port: Optional[int] = typer.Option(None, "--master-port", help="a free port on that machine (default 29500)")):
     """Train and test a recipe; writes a run directory with checkpoints, metrics and report.html."""
     from .runner import run as run_recipe
+    from .train import distributed
 
     set_language(lang)
-    result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet else 1)
+    if nproc != 1 or nnodes is not None or node_rank is not None or master_addr or master_port is not None:
+        code = _launch(recipe, set_, resume, quiet, lang, nproc, nnodes, node_rank, master_addr, master_port)
+        if code:
+            raise typer.Exit(code)
+        return
+    with distributed.process_group():  # started by torchrun (--nproc N): join the others; else nothing
+        result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1)
     status = result.summary["status"]
     if status == "interrupted":
         raise typer.Exit(130)

@@ -28,6 +28,7 @@ from ._io import write_json
 from .errors import ConfigError
 from .i18n import _, language, translated
 from .kinds import build_report
+from .train import distributed
 from .utils import environment, seed_everything
 
 # Keys that may differ between a run and its resumption: how long to train and where.
@@ -99,6 +100,7 @@ def _run(recipe, overrides, resume, verbose, callbacks=(), report=True) -> RunRe
     started = time.perf_counter()
     config = resolve_config(recipe, overrides, resume)
     kind = kinds.get(config.kind)
+    check_processes(config, distributed.world_size())
     if resume:
         if not kind.resumable:
             raise ConfigError(f"A {config.kind.replace('_', ' ')} run cannot be resumed.",
@@ -116,13 +118,24 @@ def _run(recipe, overrides, resume, verbose, callbacks=(), report=True) -> RunRe
     _check_expected(summary, config, say)
     summary.setdefault("timings", {})["total_s"] = time.perf_counter() - started
     summary.setdefault("finished", time.strftime("%Y-%m-%dT%H:%M:%S"))
-    write_json(run_dir / "summary.json", summary)
-    report = build_report(run_dir) if report else None
+    if distributed.is_main():  # under torchrun (--nproc N) the other processes write nothing
+        write_json(run_dir / "summary.json", summary)
+    report = build_report(run_dir) if report and distributed.is_main() else None
     if report:
         say(_("Report: {path}").format(path=report))
     if summary.get("message"):
         say(f"{_(summary['status']).capitalize()}: {summary['message']}")
     return RunResult(run_dir, summary, report)
+
+
+def check_processes(config: cfg.RunConfig, processes: int) -> None:
+    """Refuse a run on several processes (`--nproc N`, torchrun) for a kind that trains on one only."""
+    kind = kinds.get(config.kind)
+    if processes > 1 and not kind.distributed:
+        able = ", ".join(k for k in kinds.names() if kinds.get(k).distributed)
+        raise ConfigError(f"A {config.kind.replace('_', ' ')} run trains on one process only.",
+                          expected=f"--nproc 1, or a kind that trains on several processes ({able})",
+                          received=f"kind={config.kind!r} on {processes} processes", fix="Run it without --nproc.")
 
 
 def _check_expected(summary: dict, config: cfg.RunConfig, say) -> None:

@@ -201,7 +201,7 @@ def _build(task: str, k: int, bins: int, device) -> dict:
     from torchmetrics import MetricCollection
     from torchmetrics import classification as C  # lazy: keeps `import tujie.evaluate` cheap
 
-    common = {"validate_args": False}
+    common = {"validate_args": False, "sync_on_compute": False}  # under torchrun only rank 0 tests: nothing to gather
     hard = {"accuracy": C.MulticlassAccuracy(k, average="micro", **common),
             "confusion_matrix": C.MulticlassConfusionMatrix(k, **common)}
     for name, cls in (("precision", C.MulticlassPrecision), ("recall", C.MulticlassRecall), ("f1", C.MulticlassF1Score)):

@@ -62,8 +62,9 @@ def regression_metrics(model_or_learner, data, *, batch_size: int = 1024, max_pa
                             fix="Give the model one output per target column.")
         y = y.reshape(output.shape).float()  # (N,) or (N, outputs)
         if metrics is None:  # MSE and MAE average over every value; R² per output, then uniformly
-            metrics = MetricCollection({"mse": R.MeanSquaredError(), "mae": R.MeanAbsoluteError(),
-                                        "r2": R.R2Score(multioutput="uniform_average")}).to(device)
+            local = {"sync_on_compute": False}  # under torchrun only rank 0 tests: nothing to gather
+            metrics = MetricCollection({"mse": R.MeanSquaredError(**local), "mae": R.MeanAbsoluteError(**local),
+                                        "r2": R.R2Score(multioutput="uniform_average", **local)}).to(device)
         metrics.update(output, y)
         reservoir.update(y.reshape(-1), output.reshape(-1))
         seen += len(y)

@@ -51,6 +51,8 @@ class Kind:
         aliases: short `--set` spellings for its keys, e.g. {"k": "cross_validation.k"}.
         report: its result files, sections and headline (`tujie.report.KindReport`).
         resumable: whether `tujie run --resume` can continue it.
+        distributed: whether it trains on several processes (`tujie run --nproc N`, torchrun):
+            its training goes through `Learner.fit`, and only rank 0 writes files.
         order: its place in listings and in config.yaml (lower first).
         smoke: (recipe, overrides) of a run that takes seconds on tiny data: the contract test
             over all kinds runs it end to end.
@@ -65,6 +67,7 @@ class Kind:
     aliases: dict = field(default_factory=dict)
     report: KindReport | None = None
     resumable: bool = False
+    distributed: bool = False
     order: int = 50
     smoke: tuple = ()
     smoke_needs_data: bool = False

@@ -20,7 +20,8 @@ class RunContext:
 
     The run directory is made on first use of `run_dir` (printing "Run directory: ..." and
     writing config.yaml), so a kind that loads its data and builds its model first leaves no
-    empty folder behind when either fails.
+    empty folder behind when either fails. Under torchrun only rank 0 makes it; the other
+    processes get its path (all processes reach `run_dir` at the same point of the kind's run).
 
     Args:
         config: the validated config (base schema plus every kind's section).
@@ -41,8 +42,13 @@ class RunContext:
 
     @property
     def run_dir(self) -> Path:
+        from ..train import distributed
+
+        if self._run_dir is None and not distributed.is_main():  # another process of a torchrun: rank 0's folder, untouched
+            self._run_dir = Path(distributed.broadcast(None))
         if self._run_dir is None:
             self._run_dir = Path(self.resume) if self.resume else new_run_dir(self.config)
+            distributed.broadcast(str(self._run_dir))  # its name, for the other processes (a no-op on one)
             self.say(_("Run directory: {path}").format(path=self._run_dir))
             if self.resume:  # a write killed mid-way left its temporary file behind
                 for leftover in remove_leftovers(self._run_dir):

@@ -2,6 +2,8 @@
 
 data → model → fit (with the run directory's callbacks: checkpoints, metrics.jsonl, history.csv,
 TensorBoard, the learning-rate schedule, optionally per-layer gradient norms) → test → summary.
+Under torchrun (`tujie run --nproc N`) every process runs it, and only rank 0 writes files and
+tests (`train.distributed`); `batch_size` is then per process.
 It is the only kind that resumes: `tujie run --resume RUN_DIR` continues it bit for bit.
 `--set epochs=N` extends it: the learning-rate schedule is stretched to the new length and
 continues from the current step (printed; see `train.optimizers.get_scheduler`). A resume with no
@@ -23,6 +25,7 @@ import time
 
 from ..errors import ConfigError
 from ..i18n import N_, _
+from ..train import distributed
 from ..train.run_directory import file_callbacks, fit_summary
 from . import Kind, RunContext, register
 from ._test_phase import test_model
@@ -41,12 +44,13 @@ def run(context: RunContext) -> dict:
     _check_monitors(config, monitor, has_val=data.val is not None)
     run_dir = context.run_dir  # made only now: a failed start leaves no empty run behind
     context.say_data_notes()
-    if getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
+    main = distributed.is_main()  # under torchrun only rank 0 writes files
+    if main and getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
         data.tokenizer.save(run_dir / "tokenizer.json")
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     files, checkpoint = file_callbacks(run_dir, monitor=monitor, grad_stats_every=config.train.grad_stats_every)
-    callbacks += files  # the loggers, then the checkpoint: after a kill the logs never lag it
+    callbacks += files if main else []  # the loggers, then the checkpoint: after a kill the logs never lag it
     callbacks += context.callbacks  # from the caller: a hyperparameter search's pruner
     learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
     if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
@@ -54,8 +58,12 @@ def run(context: RunContext) -> dict:
                           expected="a binary loss (bce_with_logits or bce) with one output per sample",
                           received=f"evaluate.threshold with loss {config.train.loss!r} ({learner.kind})",
                           fix="Remove evaluate.threshold, or train a binary classifier with loss: bce_with_logits.")
+    processes = distributed.world_size()
+    if processes > 1:
+        say(_("Training on {n} processes ({backend}): {batch} samples per process per step, a global batch of {total}.").format(
+            n=processes, backend=distributed.backend(), batch=config.train.batch_size, total=config.train.batch_size * processes))
     if context.resume:
-        steps = -(-len(data.train) // config.train.batch_size)
+        steps = distributed.steps_per_epoch(len(data.train), config.train.batch_size)
         train = data.train
         sample = train.batches(batch_size=2, shuffle=False).sample(2) if hasattr(train, "batches") else (train.x[:2], train.y[:2])
         state = learner.load_checkpoint(run_dir / "last.safetensors", sample, epochs=config.train.epochs, steps_per_epoch=steps)
@@ -84,7 +92,10 @@ def run(context: RunContext) -> dict:
         message = _("interrupted during epoch {epoch}; continue with: tujie run --resume {run_dir}").format(
             epoch=learner.epoch + 1, run_dir=run_dir)
     summary = fit_summary(learner, checkpoint, status, message, started)
-    if status == "finished" and data.test is not None:
+    if processes > 1:
+        summary["distributed"] = {"processes": processes, "backend": distributed.backend(),
+                                  "batch_per_process": config.train.batch_size, "global_batch": config.train.batch_size * processes}
+    if main and status == "finished" and data.test is not None:  # the other processes hold the same weights
         summary["test"] = test_model(learner, data, config, run_dir)
         shown = " - ".join(f"{k}: {v:.4f}" for k, v in summary["test"].items())
         say(_("Test: {scores}").format(scores=shown))
@@ -114,5 +125,6 @@ def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
                               fix=f"Set --set {key}=val_loss, or add the metric to train.metrics.")
 
 
-register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True, order=0,
+register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True,
+              distributed=True, order=0,
               smoke=("digits-mlp", ("epochs=1",))))

@@ -40,6 +40,7 @@ from ..layers import regularization_loss
 from ..utils import select_device
 from . import _habits as habits
 from . import checkpoint as ckpt
+from . import distributed
 from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
 from .metrics import EvalMetrics, batch_accuracy, check_fits_task, normalize_names
@@ -214,6 +215,7 @@ class Learner:
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
         self._micro_steps = 0  # batches whose gradients are waiting for the next optimizer step
         self._penalized: list[torch.Tensor] = []  # weight matrices/kernels for l1, l2 and max_norm
+        self.ddp_model: nn.Module | None = None  # the model in DistributedDataParallel under torchrun (training forward only)
 
     # ------------------------------------------------------------------ training
     def fit(self, x, y=None, *, epochs: int = 1, batch_size: int = 32, validation_data=None,
@@ -258,7 +260,7 @@ class Learner:
             train, class_table = habits.weighted_data(train, class_weight, sample_weight, validation_split)
         if validation_split:
             train, validation_data = self._split(train, validation_split)
-        batches = self._batches(train, batch_size, shuffle, steps_per_epoch, epochs)
+        batches = self._batches(train, batch_size, shuffle, steps_per_epoch, epochs, shard=True)
         val_batches = None if validation_data is None else self._batches(self._as_dataset(validation_data)[0], max(batch_size, 1024), False)
         habits.check_not_empty(train, batches)
         steps = steps_per_epoch or len(batches)
@@ -321,11 +323,12 @@ class Learner:
             if self._micro_steps:  # the epoch ended inside an accumulation group: use those gradients too
                 self.optimizer_step()
             seconds = time.perf_counter() - start
-            logs = {"epoch": epoch, **self.running.means()}
+            means, count = distributed.average_logs(self.running.means(), self.running.count)  # over all processes
+            logs = {"epoch": epoch, **means}
             if val_batches is not None and not self.diverged:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(val_batches, verbose=0).items()})
             logs.update(lr=self.optimizer.param_groups[0]["lr"] if self.optimizer else None,
-                        epoch_time_s=seconds, samples_per_s=self.running.count / max(seconds, 1e-9))
+                        epoch_time_s=seconds, samples_per_s=count / max(seconds, 1e-9))
             self._epoch_scheduler_step(logs)
             self.epoch = epoch
             self.history.append(logs)
@@ -353,7 +356,7 @@ class Learner:
         if self._closure:  # LBFGS and friends evaluate the loss themselves, several times per step
             return habits.closure_step(self, inputs, y, sample_weight, per_sample_loss)
         with self.device_autocast:  # a no-op at full precision
-            output = self.model(*inputs)
+            output = (self.ddp_model or self.model)(*inputs)  # DDP averages the gradients in backward
             loss = self.compute_loss(output, y, sample_weight, per_sample_loss)
         objective = loss + self.penalty() if self._penalize else loss
         logs = self.backward(objective)
@@ -595,6 +598,8 @@ class Learner:
             # use_buffers: batch-norm statistics are averaged too, so the EMA model is complete on its own
             self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay), use_buffers=True)
         self.steps_per_epoch = steps_per_epoch
+        if self.ddp_model is None:  # several processes: wrapped once, after lazy layers are built
+            self.ddp_model = distributed.wrap(self.model, self.device)
         if self.scheduler is None and self._scheduler_spec is not None and self.optimizer is not None:
             self.scheduler, self.scheduler_interval = get_scheduler(self._scheduler_spec, self.optimizer,
                                                                     epochs=epochs, steps_per_epoch=steps_per_epoch)
@@ -692,7 +697,9 @@ class Learner:
         raise DataError("Unsupported data.", expected="an (x, y) tuple, an ArrayDataset, a dataset bundle, a torch Dataset or DataLoader",
                         received=type(x).__name__, fix="Wrap your arrays as (x, y).")
 
-    def _batches(self, data, batch_size: int, shuffle: bool, steps_per_epoch: int | None = None, epochs: int = 1):
+    def _batches(self, data, batch_size: int, shuffle: bool, steps_per_epoch: int | None = None, epochs: int = 1, shard=False):
+        if shard:  # training on several processes: each takes its share (ShardedBatcher) or is refused
+            distributed.check_shardable(data)
         if isinstance(data, (Batcher, DataLoader, habits.BatchStream)) or _is_batch_source(data):
             return data  # the caller's loader keeps its own batching
         if _is_plain_iterable(data):  # a generator or any iterable of (x, y) batches
@@ -701,7 +708,8 @@ class Learner:
             return data.batches(batch_size=batch_size, shuffle=shuffle, generator=self.generator)
         if isinstance(data, (ArrayDataset, tuple)):
             tensors = data.tensors if isinstance(data, ArrayDataset) else data
-            return Batcher(*tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
+            make = distributed.ShardedBatcher if shard and distributed.world_size() > 1 else Batcher
+            return make(*tensors, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=self.generator)
 
     def _split(self, data, fraction: float):

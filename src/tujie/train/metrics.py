@@ -105,7 +105,8 @@ class EvalMetrics:
             return {n: plain[n]() for n in self.names}
         from torchmetrics import classification as C, regression as R  # imported on first use: keeps `import tujie` fast
 
-        common = {"validate_args": False}
+        local = {"sync_on_compute": False}  # under torchrun each process evaluates the whole split: nothing to gather
+        common = {"validate_args": False, **local}
         metrics = {}
         if self.kind == "multiclass":
             k = out.shape[-1]
@@ -125,8 +126,8 @@ class EvalMetrics:
                      "recall": lambda: C.BinaryRecall(**common), "f1": lambda: C.BinaryF1Score(**common),
                      "confusion_matrix": lambda: C.BinaryConfusionMatrix(**common)}
         else:
-            table = {"mse": lambda: R.MeanSquaredError(), "mae": lambda: R.MeanAbsoluteError(),
-                     "rmse": lambda: R.MeanSquaredError(squared=False)}
+            table = {"mse": lambda: R.MeanSquaredError(**local), "mae": lambda: R.MeanAbsoluteError(**local),
+                     "rmse": lambda: R.MeanSquaredError(squared=False, **local)}
         wanted = [n for n in self.names if n != "per_class"] + [n for n in table if n.startswith("per_class_")]
         for name in wanted:
             if name in table:  # a metric that does not apply to the task (accuracy on regression) is skipped
