@@ -24,7 +24,9 @@ def test_recipe_is_valid_and_states_its_source(name):
               # backprop from scratch: a 2-D point set's accuracy reached by the scratch engine
               "backprop_scratch": ("moons_", "circles_", "xor_"),
               # GANs: the first variant's classifier FID (lower is better)
-              "gan": "fid"}[config.kind]
+              "gan": "fid",
+              # search compared: a sampler's best-found value after the budget, mean over seeds
+              "search_compare": ("grid_", "random_", "tpe_", "gp_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus

@@ -51,6 +51,7 @@ _EXPORTS = {
     "Ensemble": "tujie.train.ensemble",
     "bagging": "tujie.train.ensemble",
     "run": "tujie.runner",
+    "tune": "tujie.tuning",
     "load_model": "tujie.models.saving",
     "save_model": "tujie.models.saving",
     "TujieError": "tujie.errors",

@@ -113,7 +113,11 @@ def tune(recipe: str = typer.Argument(..., help="recipe name or .yaml file with 
                                                "(default: a SQLite file in the study's folder)"),
          study: Optional[str] = typer.Option(None, "--study", help="the study's name: workers and machines with one name share it "
                                              "(default: the recipe's name)"),
-         seed: Optional[int] = typer.Option(None, "--seed", help="the sampler's seed (default: the recipe's seed)"),
+         seed: Optional[int] = typer.Option(None, "--seed", help="the sampler's seed (default: the recipe's seed; "
+                                            "give each machine its own)"),
+         heartbeat: int = typer.Option(10, "--heartbeat", help="seconds between a running trial's heartbeats; a trial silent for "
+                                       "3 of them is failed and retried"),
+         no_report: bool = typer.Option(False, "--no-report", hidden=True, help="join as an extra worker: write no study report"),
          quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
          lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
     """Search hyperparameters with Optuna: every trial a tujie run; writes the study's report (study.html)."""
@@ -121,8 +125,9 @@ def tune(recipe: str = typer.Argument(..., help="recipe name or .yaml file with 
 
     set_language(lang)
     result = run_study(recipe, set_, trials=trials, sampler=sampler, pruner=pruner, workers=workers, storage=storage,
-                       study=study, seed=seed, verbose=0 if quiet else 1)
-    typer.echo(_("Best: {value} with {params}").format(value=result.best_value_text, params=result.best_set_line))
+                       study=study, seed=seed, heartbeat_s=heartbeat, verbose=0 if quiet else 1, report=not no_report)
+    if not quiet:
+        typer.echo(_("Best: {value}; train it with: {command}").format(value=result.best_value_text, command=result.best_set_line))
 
 
 @app.command("lr-find")
