@@ -194,12 +194,17 @@ def recipes():
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`"),
+def report(run_dir: Path = typer.Argument(..., help="a run directory written by `tujie run`, or a study's folder (tujie tune)"),
            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
-    """Rebuild report.html from a run directory's files (any kind, any tujie version)."""
+    """Rebuild report.html from a run directory's files (any kind, any tujie version), or a study's study.html."""
     from .kinds import build_report
 
     set_language(lang)
+    if (run_dir / "study.json").is_file():  # a `tujie tune` study's folder
+        from .tuning import write_study_report
+
+        typer.echo(_("Study report: {path}").format(path=write_study_report(run_dir)))
+        return
     typer.echo(_("Report: {path}").format(path=build_report(run_dir)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from tujie.runner import resolve_config
 from tujie.tuning import tune
 
 FAST = ["epochs=3", "limit=400"]
+
+
+def _kinds_checks():
+    """The Chinese-page check of the kinds' contract test (its visible-text parser and English word list)."""
+    path = Path(__file__).resolve().parents[1] / "kinds" / "test_kinds.py"
+    spec = importlib.util.spec_from_file_location("_kinds_contract", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._Text, module.english_words
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +67,17 @@ def test_the_study_report_has_every_section_and_the_top_trials_page(study):
     assert study.best_set_line.replace("'", "&#x27;") in page
 
 
-def test_the_study_report_in_chinese(study):
-    from tujie.report.study import render_study
-
-    rows = json.loads((study.study_dir / "study.json").read_text())
-    page = render_study(study.study_dir, rows, lang="zh").read_text()
+def test_the_study_report_in_chinese(study, capsys):
+    assert main(["report", str(study.study_dir), "--lang", "zh"]) == 0  # `tujie report` rebuilds a study's page too
+    assert "study.html" in capsys.readouterr().out
+    page = (study.study_dir / "study.html").read_text()
     assert "最佳试验" in page and "优化历史" in page and "Optimization history" not in page
+    text_parser, english_words = _kinds_checks()
+    text = text_parser()
+    text.feed(page)
+    left = english_words(" ".join(text.parts))
+    assert not left, f"untranslated English in the Chinese study report: {left}"
+    main(["report", str(study.study_dir), "--lang", "en"])
 
 
 def test_running_again_continues_the_study_to_more_trials(study):

@@ -27,7 +27,7 @@ from ..config import Int, Strict
 from ..errors import ConfigError
 from ..i18n import N_, _
 from ..report import KindReport, Section
-from ..report.format import _e, _fmt, _img, _section, _table
+from ..report.format import _difference, _e, _fmt, _img, _section, _table
 from ..report.run_files import RunFiles
 from . import Kind, RunContext, apply_overrides, register, validate
 
@@ -141,14 +141,17 @@ def _compare_section(run: RunFiles) -> str:
     metric, trials = sc.get("metric", "value"), sc.get("trials", 0)
     png = sampler_comparison(sc.get("curves") or {}, metric, sc.get("direction", "maximize"))
     rows = [[f"<b>{_e(name)}</b>", _e(_fmt(s.get("half_mean"), metric)), _e(_fmt(s.get("final_mean"), metric)),
-             _e(_fmt(s.get("final_std"))), _e(_fmt(s.get("final_worst"), metric))] for name, s in (sc.get("summary") or {}).items()]
+             _e(_difference(s.get("final_std", math.nan), metric)), _e(_fmt(s.get("final_worst"), metric))]
+            for name, s in (sc.get("summary") or {}).items()]
     header = [_("sampler"), _("best after {n} trials (mean)").format(n=max(trials // 2, 1)),
               _("best after {n} trials (mean)").format(n=trials), _("spread over seeds (std)"), _("worst seed")]
     how = _("Each study spends the same number of trials on the same search space; each line is the best value found so "
             "far, averaged over {seeds} seeds of the sampler (the band spans the best and the worst seed). Grid search "
             "tries a fixed lattice in shuffled order, so at a budget below the lattice's size it is a coarse random "
             "search; random search draws every key anew; TPE (a Bayesian method) learns from the trials so far where "
-            "the good values lie and draws more there after its first random ones.").format(seeds=sc.get("seeds", "?"))
+            "the good values lie and draws more there after its first random ones. With the same seed, TPE's first 10 "
+            "trials are random search's first 10, so its dashed line follows the random one until then.").format(
+        seeds=sc.get("seeds", "?"))
     return _section("search-compare", _("Grid, random and Bayesian search compared"), how,
                     _img(png, _("best found against trials spent")) + _table(header, rows, "numbers"))
 

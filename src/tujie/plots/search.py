@@ -175,24 +175,40 @@ def param_slices(rows: list[dict], keys: list[str], metric: str, log_keys=frozen
 def sampler_comparison(curves: dict[str, list[list[float]]], metric: str, direction: str) -> bytes:
     """Best-found value against trials spent, one colour per sampler: the mean over seeds and its range.
 
+    Two panels: every trial (left), and the last two thirds of the budget with the value axis
+    fitted to the means there (right), where the samplers' differences are small but real.
+
     Args:
         curves: sampler name -> one best-so-far list per seed (equal lengths within a sampler).
     """
     import numpy as np
 
     colors = dict(zip(curves, [TRAIN_COLOR, VAL_COLOR, BETTER_COLOR, WRONG_COLOR, *class_colors(max(len(curves), 1))]))
+    styles = {"tpe": "--", "gp": ":"}  # dashed TPE shows where it shares random search's first trials
     with figure_style():
-        fig = new_figure(6.8, 3.8)
-        ax = fig.subplots()
+        fig = new_figure(9.0, 3.8)
+        full, zoom = fig.subplots(1, 2)
+        tails = []
         for name, runs in curves.items():
             width = min(len(r) for r in runs)
             values = np.array([r[:width] for r in runs], dtype=float)
             trials = np.arange(1, width + 1)
             mean = np.nanmean(values, axis=0)
-            ax.plot(trials, mean, color=colors[name], linewidth=2, label=f"{name} ({len(runs)} seeds)")
-            ax.fill_between(trials, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=colors[name], alpha=0.15)
-        ax.set_xlabel(figure_label("trials spent"))
-        ax.set_ylabel(figure_label("best {metric} found").format(metric=metric))
-        ax.set_title(figure_label("Grid, random and Bayesian search at the same budget (mean and range over seeds)"))
-        ax.legend(loc="lower right" if direction == "maximize" else "upper right", fontsize=8)
+            for ax in (full, zoom):
+                ax.plot(trials, mean, color=colors[name], linestyle=styles.get(name, "-"), linewidth=2, label=f"{name} ({len(runs)} seeds)")
+                ax.fill_between(trials, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=colors[name], alpha=0.12)
+            start = width // 3
+            zoom.set_xlim(start + 1, width)
+            tails += list(mean[start:])
+        if tails:
+            low, high = min(tails), max(tails)
+            pad = 0.25 * (high - low) or 0.01
+            zoom.set_ylim(low - pad, high + pad)
+        for ax in (full, zoom):
+            ax.set_xlabel(figure_label("trials spent"))
+        full.set_ylabel(figure_label("best {metric} found").format(metric=metric))
+        full.set_title(figure_label("Every trial (band: worst to best seed)"))
+        zoom.set_title(figure_label("The rest of the budget, means up close"))
+        full.legend(loc="lower right" if direction == "maximize" else "upper right", fontsize=8)
+        fig.suptitle(figure_label("Grid, random and Bayesian search at the same budget"), fontsize=10)
         return png_bytes(fig)

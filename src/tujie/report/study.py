@@ -14,7 +14,7 @@ from pathlib import Path
 from .._io import write_text
 from ..i18n import N_, _, current_language, language
 from .css import CSS
-from .format import _e, _fmt, _fmt_seconds, _img, _note, _section, _table
+from .format import _data, _e, _fmt, _fmt_seconds, _img, _note, _section, _table, metric_label
 
 STUDY_REPORT = "study.html"
 _STATES = {"complete": N_("finished"), "pruned": N_("pruned"), "fail": N_("failed"), "running": N_("running"),
@@ -58,8 +58,9 @@ def _best(rows: dict, top_trials) -> str:
     if not best:
         return _section("best", _("Best trial"), "", _note(_("No trial has finished yet.")))
     metric = rows.get("metric", "value")
-    reached = _("Trial {n} reached {metric} = {value}.").format(n=best["number"], metric=metric, value=_fmt(best["value"], metric))
-    lines = [f'<p class="lead">{_e(reached)}</p>']
+    reached = _e(_("Trial {n} reached {metric} = {value}.")).format(n=best["number"], metric=_data(metric),
+                                                                   value=_e(_fmt(best["value"], metric)))
+    lines = [f'<p class="lead">{reached}</p>']
     params = [[f"<code>{_e(k)}</code>", f'<span class="mono">{_e(_fmt(v))}</span>'] for k, v in best.get("params", {}).items()]
     lines.append(_table([_("setting"), _("value")], params))
     if rows.get("best_set_line"):
@@ -67,11 +68,11 @@ def _best(rows: dict, top_trials) -> str:
         lines.append(f'<p>{_e(intro)}</p><pre><code>{_e(rows["best_set_line"])}</code></pre>')
     test = best.get("test") or {}
     if test:
-        scores = _("Its test scores: {scores}.").format(scores=", ".join(f"{k} {_fmt(v, k)}" for k, v in test.items()))
-        lines.append(f"<p>{_e(scores)}</p>")
+        scores = _e(_("Its test scores: {scores}.")).format(
+            scores=_e(", ".join(f"{metric_label(k)} {_fmt(v, k)}" for k, v in test.items())))
+        lines.append(f"<p>{scores}</p>")
     if best.get("run_dir"):
-        where = _("Its run directory: {path}").format(path=best["run_dir"])
-        lines.append(f"<p>{_e(where)}</p>")
+        lines.append(f'<p>{_e(_("Its run directory: {path}")).format(path=_data(best["run_dir"]))}</p>')
     if top_trials is not None:
         link = _("The best trials side by side (their curves, scores and settings)")
         lines.append(f'<p><a href="{_e(Path(top_trials).name)}">{_e(link)}</a></p>')
@@ -150,7 +151,7 @@ def _trials(rows: dict) -> str:
             state += " " + _("(retry of {n})").format(n=r["retry_of"])
         body.append([str(r["number"]), _e(state), _e(_fmt(value, metric)),
                      *(f'<span class="mono">{_e(_fmt(r["params"].get(k)))}</span>' for k in keys),
-                     _e(_fmt(r.get("epochs_done"))), _e(_fmt_seconds(r.get("duration_s"))), _e(r.get("host") or "—")])
+                     _e(_fmt(r.get("epochs_done"))), _e(_fmt_seconds(r.get("duration_s"))), _data(r.get("host") or "—")])
         classes.append("best" if r["number"] == best else "")
     header = ["#", _("state"), _e(metric), *(f"<code>{_e(k)}</code>" for k in keys), _("epochs"), _("time"), _("machine")]
     return _section("trials", _("All trials"),
@@ -161,12 +162,13 @@ def _trials(rows: dict) -> str:
 
 def _page(rows: dict, study_dir: Path, top_trials) -> str:
     counts = rows.get("counts") or {}
-    title = _("Study {study}").format(study=rows.get("study", study_dir.name))
-    lead = _("{recipe}: {complete} finished, {pruned} pruned, {failed} failed trials; sampler {sampler}, pruner {pruner}; "
-             "objective {metric} ({direction}); storage {storage}").format(
-        recipe=rows.get("recipe", "?"), complete=counts.get("complete", 0), pruned=counts.get("pruned", 0),
-        failed=counts.get("fail", 0), sampler=rows.get("sampler", "?"), pruner=rows.get("pruner", "?"),
-        metric=rows.get("metric", "?"), direction=_(_DIRECTIONS.get(rows.get("direction"), "maximize")), storage=rows.get("storage", "?"))
+    title = _("Study {study}").format(study=rows.get("study", study_dir.name))  # <title> and <h1>: the name as written
+    lead = _e(_("{recipe}: {complete} finished, {pruned} pruned, {failed} failed trials; sampler {sampler}, pruner {pruner}; "
+                "objective {metric} ({direction}); storage {storage}")).format(
+        recipe=_data(rows.get("recipe", "?")), complete=counts.get("complete", 0), pruned=counts.get("pruned", 0),
+        failed=counts.get("fail", 0), sampler=_data(rows.get("sampler", "?")), pruner=_data(rows.get("pruner", "?")),
+        metric=_data(rows.get("metric", "?")), direction=_e(_(_DIRECTIONS.get(rows.get("direction"), "maximize"))),
+        storage=_data(rows.get("storage", "?")))
     parts = [_best(rows, top_trials), _history(rows), _parallel(rows), _importances(rows), _slices(rows), _pruning(rows),
              _trials(rows)]
     nav = "".join(f'<a href="#{a}">{_e(t)}</a>' for a, t in (
@@ -179,6 +181,6 @@ def _page(rows: dict, study_dir: Path, top_trials) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{CSS}{style}</style></head>"
-        f'<body><main><header><h1>{_e(title)}</h1><p class="lead">{_e(lead)}</p></header><nav class="toc">{nav}</nav>'
+        f'<body><main><header><h1>{_e(title)}</h1><p class="lead">{lead}</p></header><nav class="toc">{nav}</nav>'
         f'{"".join(parts)}</main></body></html>\n'
     )
