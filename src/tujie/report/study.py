@@ -72,7 +72,8 @@ def _best(rows: dict, top_trials) -> str:
             scores=_e(", ".join(f"{metric_label(k)} {_fmt(v, k)}" for k, v in test.items())))
         lines.append(f"<p>{scores}</p>")
     if best.get("run_dir"):
-        lines.append(f'<p>{_e(_("Its run directory: {path}")).format(path=_data(best["run_dir"]))}</p>')
+        where = _e(_("Its run directory: {path}")).format(path=_data(best["run_dir"]))
+        lines.append(f"<p>{where}</p>")
     if top_trials is not None:
         link = _("The best trials side by side (their curves, scores and settings)")
         lines.append(f'<p><a href="{_e(Path(top_trials).name)}">{_e(link)}</a></p>')
