@@ -305,7 +305,7 @@ class _Objective:
 
 def _work(study, objective, total: int, heartbeat_s: int) -> None:
     """Ask for trials until `total` are finished or running over the whole study; then wait for the running ones,
-    failing (and so retrying) those whose worker died."""
+    failing (and so retrying) those whose worker died (RDB storages: they have heartbeats)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -322,8 +322,9 @@ def _work(study, objective, total: int, heartbeat_s: int) -> None:
         running = sum(t.state == TrialState.RUNNING for t in trials)
         if waiting or finished(trials) + running < total:
             study.optimize(objective, n_trials=1, catch=(_TrialFailed,))  # a waiting copy is taken first
-        elif running:
+        elif running and isinstance(study._storage, optuna.storages.RDBStorage):
             time.sleep(min(heartbeat_s, 2))  # another worker's trial: it finishes, or its heartbeat goes stale
+            # (a journal storage has no heartbeat: a dead worker's trial would be waited for forever, so leave)
         else:
             return
 

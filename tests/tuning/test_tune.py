@@ -101,6 +101,13 @@ def test_median_pruning_stops_poor_trials_and_says_what_it_saved(tmp_path):
     assert result.rows["pruning"]["epochs_skipped"] == sum(8 - r["epochs_done"] for r in pruned)
 
 
+def test_a_journal_file_storage_for_a_shared_file_system(tmp_path):
+    result = tune("digits-mlp", [*FAST, f"output_dir={tmp_path}"], trials=2, sampler="random", pruner="none",
+                  storage=f"journal:{tmp_path}/study.log", verbose=0, report=False)
+    assert result.rows["counts"]["complete"] == 2 and (tmp_path / "study.log").stat().st_size > 0
+    assert not (tmp_path / "tune-digits-mlp" / "study.db").exists()
+
+
 @pytest.mark.parametrize("overrides, words", [
     (["tune.space={optimizer.lrr: {log_uniform: [1e-4, 1e-1]}}"], "Unknown config key 'optimizer.lrr'"),
     (["tune.space={train.batch_size: {choice: []}}"], "empty choice"),

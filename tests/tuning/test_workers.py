@@ -105,3 +105,20 @@ def test_postgresql_two_workers_one_killed_mid_trial(tmp_path, postgres_url):
     handle, killed = _kill_one_worker_mid_trial(tmp_path, "killed-pg", postgres_url)
     _check_every_trial_accounted_for(handle, killed, postgres_url)
     _report_names_the_retry(tmp_path, "killed-pg", postgres_url, killed)
+
+
+def test_workers_flag_shares_the_study_between_processes(tmp_path):
+    result = tune("digits-mlp", ["epochs=60", "limit=600", f"output_dir={tmp_path}"], trials=6, sampler="random",
+                  pruner="none", workers=2, verbose=0, report=False)
+    rows = result.rows["trials"]
+    assert result.rows["counts"]["complete"] == 6 and len(rows) == 6
+    study = optuna.load_study(study_name="digits-mlp", storage=f"sqlite:///{result.study_dir / 'study.db'}")
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(workers) == 2  # this process and the one it started, each with trials of its own
+    assert len({json_key(t.params) for t in study.trials}) == 6  # own sampler seeds: no draw repeated
+
+
+def json_key(params: dict) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True)
