@@ -136,7 +136,8 @@ def _pruning(rows: dict) -> str:
         fraction=f"{saved['fraction_saved']:.0%}")
     return _section("pruning", _("Pruning"),
                     _("The pruner compares a trial's value after each epoch with the earlier trials at the same epoch and "
-                      "stops the ones that are behind; the time saved is each pruned trial's epochs left at its own pace."),
+                      "stops the ones that are behind; the time saved is the pruned trials' epochs left, at the pace of the trials "
+                      "that ran to the end."),
                     f"<p>{_e(text)}</p>")
 
 

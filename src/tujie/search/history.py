@@ -57,14 +57,17 @@ def trial_row(trial, planned_epochs: int | None = None) -> dict:
 
 
 def pruning_savings(rows: list[dict]) -> dict:
-    """What pruning saved: the epochs the pruned trials did not train, and their time at each trial's own pace."""
+    """What pruning saved: the epochs the pruned trials did not train, at the pace of the trials that ran to the end
+    (their time over their epochs: a pruned trial's own time is mostly start-up when it stops after an epoch or two)."""
     pruned = [r for r in rows if r["state"] == "pruned"]
+    complete = [r for r in rows if r["state"] == "complete" and r.get("epochs_done") and r.get("duration_s") is not None]
+    pace = (sum(r["duration_s"] for r in complete) / sum(r["epochs_done"] for r in complete)) if complete else None
     skipped = saved = 0.0
     for r in pruned:
         done, planned, seconds = r.get("epochs_done"), r.get("epochs_planned"), r.get("duration_s")
-        if done and planned and seconds is not None and planned > done:
+        if done and planned and planned > done and (pace is not None or seconds is not None):
             skipped += planned - done
-            saved += (planned - done) * seconds / done
+            saved += (planned - done) * (pace if pace is not None else seconds / done)
     spent = sum(r["duration_s"] or 0.0 for r in rows)
     return {"pruned": len(pruned), "epochs_skipped": int(skipped), "seconds_saved": saved, "seconds_spent": spent,
             "fraction_saved": saved / (spent + saved) if spent + saved > 0 else 0.0}
