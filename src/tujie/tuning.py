@@ -46,7 +46,7 @@ from .runner import resolve_config, run
 from .search.engine import (HEARTBEAT_S, PRUNERS, SAMPLERS, PruningCallback, grid_size, hide_password, make_pruner, make_sampler,
                             open_storage, quiet_optuna, storage_url)
 from .search.history import snapshot
-from .search.space import override_line, parse_space, set_line
+from .search.space import override_line, parse_space, set_line, shown_values
 
 STUDY_FILE, TOP_TRIALS = "study.json", "top-trials.html"
 _STORAGE_ENV = "TUJIE_TUNE_STORAGE"  # how a worker process gets the storage URL: never on a command line (ps shows it)
@@ -139,7 +139,7 @@ def _tune(recipe, overrides, trials, sampler, pruner, workers, storage, study, s
                 storage=shown, overrides=list(overrides), target_trials=total)
     best_values = {p.key: p.value_of(rows["best"]["params"][p.key]) for p in space if rows["best"] and p.key in rows["best"]["params"]}
     result = StudyResult(study_dir, settings["study"], shown, settings["metric"], settings["direction"], rows["best"], best_values,
-                         set_line(recipe, best_values) if best_values else "", rows=rows)
+                         set_line(recipe, best_values, _kept(overrides)) if best_values else "", rows=rows)
     rows["best_set_line"] = result.best_set_line
     write_json(study_dir / STUDY_FILE, rows)
     if report:
@@ -158,6 +158,13 @@ def write_study_report(study_dir) -> Path:
     top = [Path(r["run_dir"]) for r in _ranked(rows) if r.get("run_dir") and Path(r["run_dir"]).is_dir()][:5]
     compared = compare_runs(top, output=study_dir / TOP_TRIALS) if len(top) >= 2 else None
     return render_study(study_dir, rows, top_trials=compared)
+
+
+def _kept(overrides) -> list[str]:
+    """The search's `--set` lines that the best trial's command repeats: not where runs go (the user's choice)
+    nor the search's own settings (`tujie run` ignores tune:)."""
+    keys = [o.split("=", 1)[0].strip() for o in overrides]
+    return [o for o, k in zip(overrides, keys) if k not in ("output_dir", "run_name") and k.split(".")[0] != "tune"]
 
 
 def _ranked(rows: dict) -> list[dict]:
@@ -271,7 +278,7 @@ class _Objective:
         trial.set_user_attr("epochs_done", summary.get("epochs_done", len(pruning.values) or None))
         if isinstance(summary.get("test"), dict):
             trial.set_user_attr("test", {k: v for k, v in summary["test"].items() if isinstance(v, (int, float))})
-        shown = ", ".join(override_line(k, v) for k, v in values.items())
+        shown = shown_values(values)
         seconds = time.perf_counter() - started
         if summary["status"] == "pruned":
             self.say(_("Trial {n}: pruned after epoch {epoch} ({values}) {seconds:.1f} s").format(

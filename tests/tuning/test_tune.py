@@ -50,7 +50,8 @@ def test_every_trial_is_a_run_and_the_study_keeps_them(study):
 
 
 def test_the_best_trial_comes_with_a_command_that_reproduces_it(study):
-    assert study.best_set_line.startswith("tujie run digits-mlp --set optimizer.lr=")
+    assert study.best_set_line.startswith("tujie run digits-mlp --set epochs=3 --set limit=400 --set optimizer.lr=")
+    assert "output_dir" not in study.best_set_line
     overrides = [part.strip("'") for part in study.best_set_line.split(" --set ")[1:]]
     config = resolve_config("digits-mlp", overrides)
     best_run = yaml.safe_load((Path(study.best["run_dir"]) / "config.yaml").read_text())
@@ -138,6 +139,6 @@ def test_the_command_line_runs_a_grid_study(tmp_path, capsys):
                  "--set", "tune.space={train.batch_size: {choice: [32, 64]}}", "--sampler", "grid", "--trials", "5",
                  "--study", "grid-demo"])
     out = capsys.readouterr().out
-    assert code == 0 and "The grid has 2 points" in out and "tujie run digits-mlp --set train.batch_size=" in out
+    assert code == 0 and "The grid has 2 points" in out and "tujie run digits-mlp --set epochs=2 --set limit=300 --set train.batch_size=" in out
     rows = json.loads((tmp_path / "tune-grid-demo" / "study.json").read_text())
     assert sorted(r["params"]["train.batch_size"] for r in rows["trials"]) == [32, 64]

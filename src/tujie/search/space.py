@@ -219,13 +219,25 @@ def override_line(key: str, value) -> str:
     return f"{key}={yaml_value(value)}"
 
 
-def set_line(recipe: str, values: dict) -> str:
-    """A ready command: `tujie run RECIPE --set k=v ...`, quoted where the shell needs it.
+def set_line(recipe: str, values: dict, overrides=()) -> str:
+    """A ready command: `tujie run RECIPE --set k=v ...`, quoted where the shell needs it; `overrides`
+    (the search's own `--set` lines, e.g. epochs=10) come first, so the run trains as the trial did.
 
     Example:
-        >>> set_line("digits-mlp", {"optimizer.lr": 0.003, "model.hidden": [256, 128]})
-        "tujie run digits-mlp --set optimizer.lr=0.003 --set 'model.hidden=[256, 128]'"
+        >>> set_line("digits-mlp", {"optimizer.lr": 0.003, "model.hidden": [256, 128]}, ["epochs=10"])
+        "tujie run digits-mlp --set epochs=10 --set optimizer.lr=0.003 --set 'model.hidden=[256, 128]'"
     """
     import shlex
 
-    return " ".join(["tujie run", shlex.quote(recipe), *(f"--set {shlex.quote(override_line(k, v))}" for k, v in values.items())])
+    lines = [*overrides, *(override_line(k, v) for k, v in values.items())]
+    return " ".join(["tujie run", shlex.quote(recipe), *(f"--set {shlex.quote(line)}" for line in lines)])
+
+
+def shown_values(values: dict) -> str:
+    """Values for a progress line: floats to 4 significant digits.
+
+    Example:
+        >>> shown_values({"optimizer.lr": 0.0031622776, "model.hidden": [64]})
+        'optimizer.lr=0.003162, model.hidden=[64]'
+    """
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else override_line(k, v) for k, v in values.items())
