@@ -30,7 +30,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="tujie (图解): run the textbook's deep-learning recipes and see what happened.")
 
 
-def _launch(recipe, set_, resume, quiet, lang, nproc, nnodes, node_rank, master_addr, master_port) -> int:
+def _launch(recipe, set_, resume, quiet, lang, no_report, nproc, nnodes, node_rank, master_addr, master_port) -> int:
     """`tujie run ... --nproc N`: check the flags and the recipe here, once, then start the processes with torchrun."""
     from .errors import ConfigError
     from .runner import check_processes, resolve_config
@@ -67,7 +67,8 @@ def _launch(recipe, set_, resume, quiet, lang, nproc, nnodes, node_rank, master_
                "Pass --master-port 29500, for example.")
     check_processes(resolve_config(recipe, set_, resume), nproc * nodes)  # a bad recipe is said once, not by every process
     command = ["run", *([recipe] if recipe else []), *(a for s in set_ for a in ("--set", s)),
-               *(["--resume", str(resume)] if resume else []), *(["--quiet"] if quiet else []), *(["--lang", lang] if lang else [])]
+               *(["--resume", str(resume)] if resume else []), *(["--quiet"] if quiet else []), *(["--lang", lang] if lang else []),
+               *(["--no-report"] if no_report else [])]
     return launch(command, nproc=nproc, nnodes=nodes, node_rank=node_rank or 0, master_addr=master_addr, master_port=master_port)
 
 
@@ -77,6 +78,7 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
         resume: Optional[Path] = typer.Option(None, "--resume", help="continue the run in this directory"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
         lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP),
+        no_report: bool = typer.Option(False, "--no-report", help="write no report.html (`tujie report RUN_DIR` builds it later)"),
         nproc: int = typer.Option(1, "--nproc", help="processes on this machine (torchrun, DistributedDataParallel); "
                                   "batch_size is per process"),
         nnodes: Optional[int] = typer.Option(None, "--nnodes", help="machines training together (run the command on each)"),
@@ -89,12 +91,12 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
 
     set_language(lang)
     if nproc != 1 or nnodes is not None or node_rank is not None or master_addr or master_port is not None:
-        code = _launch(recipe, set_, resume, quiet, lang, nproc, nnodes, node_rank, master_addr, master_port)
+        code = _launch(recipe, set_, resume, quiet, lang, no_report, nproc, nnodes, node_rank, master_addr, master_port)
         if code:
             raise typer.Exit(code)
         return
     with distributed.process_group():  # started by torchrun (--nproc N): join the others; else nothing
-        result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1)
+        result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1, report=not no_report)
     status = result.summary["status"]
     if status == "interrupted":
         raise typer.Exit(130)

@@ -108,7 +108,7 @@ def test_the_ddp_averaged_gradient_equals_the_single_process_gradient_of_the_glo
 
     (tmp_path / "worker.py").write_text(WORKER)
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           str(tmp_path / "worker.py"), str(tmp_path)], env=_env(), capture_output=True, text=True, timeout=120)
+                           str(tmp_path / "worker.py"), str(tmp_path)], env=_env(), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     ranks = [load_file(tmp_path / f"rank{r}.safetensors") for r in range(2)]
 
@@ -130,7 +130,7 @@ def test_the_ddp_averaged_gradient_equals_the_single_process_gradient_of_the_glo
 
 def _tujie(*args, timeout=180):
     done = subprocess.run([sys.executable, "-m", "tujie.cli", "run", *args, "-q"], env=_env(), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -151,16 +151,16 @@ def runs(tmp_path_factory):
     _tujie("digits-mlp", "--nproc", "2", "--set", "epochs=2", "--set", "batch_size=16", "--set", f"output_dir={two}",
            "--set", "run_name=ddp")
     after_two = _history(two / "ddp")
-    _tujie("--resume", str(two / "ddp"), "--nproc", "2", "--set", "epochs=3")
+    _tujie("--resume", str(two / "ddp"), "--nproc", "2", "--set", "epochs=3", "--no-report")  # the report: 5 s, built once is enough
     assert main(["run", "digits-mlp", "--set", "epochs=3", "--set", "batch_size=32", "--set", f"output_dir={one}",
-                 "--set", "run_name=one", "-q"]) == 0  # one process: the plain path, in this process
+                 "--set", "run_name=one", "-q", "--no-report"]) == 0  # one process: the plain path, in this process
     return {"two": two, "one": one, "after_two": after_two}
 
 
 def test_two_processes_reach_the_accuracy_of_one_with_the_same_global_batch_and_write_one_run_directory(runs):
     ddp, single = runs["two"] / "ddp", runs["one"] / "one"
     assert [p.name for p in runs["two"].iterdir()] == ["ddp"]  # one run directory, written by rank 0 only
-    assert sorted(p.name for p in ddp.iterdir()) == sorted(p.name for p in single.iterdir())  # no per-rank extras
+    assert sorted(p.name for p in ddp.iterdir()) == sorted([*(p.name for p in single.iterdir()), "report.html"])  # no per-rank extras
     summary, reference = (json.loads((d / "summary.json").read_text()) for d in (ddp, single))
     assert summary["distributed"] == {"processes": 2, "backend": "gloo", "batch_per_process": 16, "global_batch": 32}
     # Noise: the gradients of the two halves are summed by the all-reduce, one process sums them in

@@ -14,7 +14,7 @@ its place in the environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_
   process logs the numbers of the whole global batch;
 - only rank 0 (`is_main`) writes files and prints.
 
-`batch_size` is per process (torchrun's and Keras' convention): 2 processes with batch_size=32
+`batch_size` is per process (PyTorch DDP's and Lightning's convention): 2 processes with batch_size=32
 step on a global batch of 64.
 
 Example:
@@ -223,12 +223,16 @@ def launch(command: list[str], *, nproc: int, nnodes: int = 1, node_rank: int = 
     else:
         where = ["--nnodes", str(nnodes), "--node-rank", str(node_rank), "--master-addr", master_addr,
                  "--master-port", str(master_port or 29500)]
-    # torchrun would set 1 thread per process, with a warning; say it ourselves: the cores shared out
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     args = parse_args(["--nproc-per-node", str(nproc), *where, "-m", "tujie.cli", *command])
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads is None:  # torchrun would set 1 thread per process, with a warning; say it ourselves: the cores shared out
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
     try:
         run(args)
     except ChildFailedError as e:  # the process said why on stderr already; its code is the run's
         _, failure = e.get_first_failure()
         return failure.exitcode if failure.exitcode and failure.exitcode > 0 else 1
+    finally:  # called in-process (tests, a notebook): leave the environment as it was
+        if threads is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
     return 0

@@ -230,6 +230,7 @@ class Learner:
                 a dataset bundle from `tj.datasets.load` (its validation split is used), a torch `Dataset`,
                 a `DataLoader`, or a generator / iterable yielding `(x, y)` batches; inputs alone for a
                 model that brings its own `train_step` (GAN, VAE).
+            batch_size: samples per step; under torchrun, per process (`train.distributed`: 2 processes of 32 step on 64).
             validation_data: the same kinds; evaluated after every epoch (metrics prefixed `val_`).
             validation_split: hold out this fraction of in-memory training data (seeded) instead.
             verbose: 0 silent, 1 progress bar (a line per epoch when not on a terminal), 2 a line per epoch.
@@ -277,8 +278,8 @@ class Learner:
         if initial_epoch == 0:
             self.history, self.epoch = History(), 0
         # the NaN guard first: at an epoch's end it marks a divergence before any checkpoint is written
-        callbacks = [NaNGuard(), *self.callbacks, *callbacks, *progress_callbacks(verbose)]
-        if run_dir is not None:  # last: its summary and report come after every other callback's end
+        callbacks = [NaNGuard(), *self.callbacks, *callbacks, *progress_callbacks(verbose if distributed.is_main() else 0)]
+        if run_dir is not None and distributed.is_main():  # last: its summary and report after every other callback's end
             from .run_directory import RunDirectory
 
             callbacks.append(RunDirectory(run_dir, verbose=verbose))
