@@ -185,8 +185,20 @@ def test_rows_of_a_study_and_what_pruning_saved():
     assert rows["best"]["number"] == study.best_trial.number and rows["best"]["value"] == study.best_value
     pruned = [r for r in rows["trials"] if r["state"] == "pruned"]
     assert rows["counts"]["pruned"] == len(pruned) > 0 and rows["pruning"]["epochs_skipped"] == 8 * len(pruned)
-    assert 0 < rows["pruning"]["fraction_saved"] < 1
+    assert 0 <= rows["pruning"]["fraction_saved"] < 1  # its durations are milliseconds of noise: the slope is tested below
     assert set(rows["importances"]) == {"x"} and math.isclose(sum(rows["importances"].values()), 1.0)
     assert best_so_far([3.0, None, 1.0, 2.0], "minimize") == [3.0, 3.0, 1.0, 1.0]
     assert pruning_savings([]) == {"pruned": 0, "epochs_skipped": 0, "seconds_saved": 0.0, "seconds_spent": 0,
-                                   "fraction_saved": 0.0}
+                                   "seconds_per_epoch": None, "fraction_saved": 0.0}
+
+
+def test_one_epoch_costs_the_slope_of_trial_time_against_epochs():
+    # 2 s of start-up and 0.5 s an epoch: a trial pruned after 2 epochs took 3 s, one of 10 epochs 7 s
+    rows = [{"state": "complete", "epochs_done": 10, "epochs_planned": 10, "duration_s": 7.0},
+            {"state": "complete", "epochs_done": 10, "epochs_planned": 10, "duration_s": 7.0},
+            {"state": "pruned", "epochs_done": 2, "epochs_planned": 10, "duration_s": 3.0},
+            {"state": "pruned", "epochs_done": 4, "epochs_planned": 10, "duration_s": 4.0}]
+    saved = pruning_savings(rows)
+    assert saved["seconds_per_epoch"] == pytest.approx(0.5)
+    assert saved["epochs_skipped"] == 14 and saved["seconds_saved"] == pytest.approx(7.0)
+    assert saved["fraction_saved"] == pytest.approx(7.0 / (21.0 + 7.0))

@@ -136,8 +136,9 @@ def _pruning(rows: dict) -> str:
         fraction=f"{saved['fraction_saved']:.0%}")
     return _section("pruning", _("Pruning"),
                     _("The pruner compares a trial's value after each epoch with the earlier trials at the same epoch and "
-                      "stops the ones that are behind; the time saved is the pruned trials' epochs left, at the pace of the trials "
-                      "that ran to the end."),
+                      "stops the ones that are behind. The time saved is the pruned trials' epochs left times the cost of one "
+                      "epoch, read off the trials as the slope of their time against their epochs (what a trial costs "
+                      "before its first epoch, it paid anyway)."),
                     f"<p>{_e(text)}</p>")
 
 

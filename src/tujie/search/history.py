@@ -56,12 +56,25 @@ def trial_row(trial, planned_epochs: int | None = None) -> dict:
     }
 
 
+def epoch_pace(rows: list[dict]) -> float | None:
+    """Seconds one more epoch costs a trial: the slope of a least-squares line through (epochs done, trial time)
+    over the finished and pruned trials. The intercept is each trial's start-up (reading the data, building the
+    model), which a pruned trial pays too; None when the trials did not stop at two different epochs."""
+    points = [(r["epochs_done"], r["duration_s"]) for r in rows
+              if r["state"] in ("complete", "pruned") and r.get("epochs_done") and r.get("duration_s") is not None]
+    if len({e for e, _ in points}) < 2:
+        return None
+    n = len(points)
+    mean_e, mean_t = sum(e for e, _ in points) / n, sum(t for _, t in points) / n
+    slope = sum((e - mean_e) * (t - mean_t) for e, t in points) / sum((e - mean_e) ** 2 for e, _ in points)
+    return max(slope, 0.0)
+
+
 def pruning_savings(rows: list[dict]) -> dict:
-    """What pruning saved: the epochs the pruned trials did not train, at the pace of the trials that ran to the end
-    (their time over their epochs: a pruned trial's own time is mostly start-up when it stops after an epoch or two)."""
+    """What pruning saved: the epochs the pruned trials did not train, at `epoch_pace` (else, without two
+    different stopping epochs, at each pruned trial's own time per epoch)."""
     pruned = [r for r in rows if r["state"] == "pruned"]
-    complete = [r for r in rows if r["state"] == "complete" and r.get("epochs_done") and r.get("duration_s") is not None]
-    pace = (sum(r["duration_s"] for r in complete) / sum(r["epochs_done"] for r in complete)) if complete else None
+    pace = epoch_pace(rows)
     skipped = saved = 0.0
     for r in pruned:
         done, planned, seconds = r.get("epochs_done"), r.get("epochs_planned"), r.get("duration_s")
@@ -70,7 +83,7 @@ def pruning_savings(rows: list[dict]) -> dict:
             saved += (planned - done) * (pace if pace is not None else seconds / done)
     spent = sum(r["duration_s"] or 0.0 for r in rows)
     return {"pruned": len(pruned), "epochs_skipped": int(skipped), "seconds_saved": saved, "seconds_spent": spent,
-            "fraction_saved": saved / (spent + saved) if spent + saved > 0 else 0.0}
+            "seconds_per_epoch": pace, "fraction_saved": saved / (spent + saved) if spent + saved > 0 else 0.0}
 
 
 def importances(study, seed: int = 0) -> dict[str, float]:
