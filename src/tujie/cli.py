@@ -96,7 +96,15 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
             raise typer.Exit(code)
         return
     with distributed.process_group():  # started by torchrun (--nproc N): join the others; else nothing
-        result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1, report=not no_report)
+        try:
+            result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1,
+                                report=not no_report)
+        except TujieError:
+            if not distributed.is_main():  # every process meets the same bad input: rank 0 says it, and torchrun
+                import time                # then ends this one; only an error of this process's own is said here
+
+                time.sleep(3)
+            raise
     status = result.summary["status"]
     if status == "interrupted":
         raise typer.Exit(130)

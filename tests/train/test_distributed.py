@@ -201,3 +201,27 @@ def test_bad_flags_are_refused_before_any_process_starts(args, says, capsys):
     code, err = _refused(args, capsys)
     assert code == 2 and says in err and "Traceback" not in err
     assert "Fix" in err or "fix" in err.lower()
+
+
+def test_the_nan_guard_stops_all_processes_at_the_same_epoch_end(monkeypatch):
+    """Under torchrun a process that stopped alone mid-epoch would hang the others: the guard decides at the epoch's end."""
+    from types import SimpleNamespace
+
+    from tujie.train.callbacks import NaNGuard
+    from tujie.train.loop import RunningMeans
+
+    def learner():
+        running = RunningMeans()
+        running.add({"loss": 1.0}, 4)
+        return SimpleNamespace(running=running, sync_every=1, epoch=0, global_step=1, diverged=False, stop_training=False,
+                               stop_reason=None)
+
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    mine = learner()
+    mine.running.add({"loss": float("nan")}, 4)
+    NaNGuard().on_train_batch_end(mine, 1, {})
+    assert not mine.diverged  # not mid-epoch: the other process would wait for this one's gradients
+    other = learner()  # its own batches were finite, but the all-reduced epoch loss holds this one's NaN
+    NaNGuard().on_epoch_end(other, 1, {"epoch": 1, "loss": float("nan")})
+    NaNGuard().on_epoch_end(mine, 1, {"epoch": 1, "loss": float("nan")})
+    assert other.diverged and other.stop_training and mine.diverged and "epoch 1" in other.stop_reason

@@ -42,6 +42,7 @@ def run(context: RunContext) -> dict:
     model = build_model(config, data)
     monitor = config.train.monitor if data.val is not None else config.train.monitor.removeprefix("val_")
     _check_monitors(config, monitor, has_val=data.val is not None)
+    distributed.check_shardable(data.train)  # several processes and text batches: refused before the run directory exists
     run_dir = context.run_dir  # made only now: a failed start leaves no empty run behind
     context.say_data_notes()
     main = distributed.is_main()  # under torchrun only rank 0 writes files

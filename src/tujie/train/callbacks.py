@@ -25,6 +25,7 @@ from pathlib import Path
 from .._io import append_jsonl, write_jsonl, write_text
 from ..errors import ConfigError
 from ..i18n import _
+from . import distributed
 
 
 class Callback:
@@ -203,12 +204,19 @@ class NaNGuard(Callback):
     reads_batch_logs = False  # it reads the running means every `sync_every` steps instead
 
     def on_train_batch_end(self, learner, step, logs):
-        if step % learner.sync_every == 0:
+        # on several processes (torchrun) only at the epoch's end: one process stopping alone mid-epoch
+        # would leave the others waiting forever for its gradients
+        if step % learner.sync_every == 0 and distributed.world_size() == 1:
             self._check(learner, learner.epoch + 1)
 
     def on_epoch_end(self, learner, epoch, logs):
         if not learner.diverged:
             self._check(learner, epoch)
+        loss = logs.get("loss")  # on several processes all-reduced: a NaN on one process is a NaN on all, so all stop
+        if not learner.diverged and isinstance(loss, float) and not math.isfinite(loss):
+            learner.diverged = learner.stop_training = True
+            learner.stop_reason = (f"the training loss became {loss} at epoch {epoch}; no checkpoint is written after it. "
+                                   "Try a lower learning rate, gradient clipping, or check the data for NaNs")
 
     @staticmethod
     def _check(learner, epoch):
