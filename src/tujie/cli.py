@@ -100,9 +100,11 @@ def run(recipe: Optional[str] = typer.Argument(None, help="recipe name (see `tuj
             result = run_recipe(recipe, set_, resume=resume, verbose=0 if quiet or not distributed.is_main() else 1,
                                 report=not no_report)
         except TujieError:
-            if not distributed.is_main():  # every process meets the same bad input: rank 0 says it, and torchrun
-                import time                # then ends this one; only an error of this process's own is said here
+            if not distributed.is_main():
+                import time
 
+                # every process meets the same bad input: rank 0 says it and torchrun ends this one,
+                # so only an error of this process's own is said here
                 time.sleep(3)
             raise
     status = result.summary["status"]
