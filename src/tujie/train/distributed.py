@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 
 import torch
 import torch.distributed as dist
@@ -227,12 +228,16 @@ def launch(command: list[str], *, nproc: int, nnodes: int = 1, node_rank: int = 
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads is None:  # torchrun would set 1 thread per process, with a warning; say it ourselves: the cores shared out
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         run(args)
     except ChildFailedError as e:  # the process said why on stderr already; its code is the run's
         _, failure = e.get_first_failure()
         return failure.exitcode if failure.exitcode and failure.exitcode > 0 else 1
-    finally:  # called in-process (tests, a notebook): leave the environment as it was
+    finally:  # called in-process (tests, a notebook): leave the environment and torchrun's signal handlers behind
         if threads is None:
             os.environ.pop("OMP_NUM_THREADS", None)
+        for s, handler in handlers.items():
+            if handler is not None:  # None: a handler not set from Python, nothing to put back
+                signal.signal(s, handler)
     return 0
