@@ -53,23 +53,26 @@ def is_main() -> bool:
 
 
 def backend() -> str | None:
-    """"gloo", "nccl" or None when not distributed."""
-    return dist.get_backend() if world_size() > 1 else None
+    """"gloo", "nccl" (with gloo for CPU tensors) or None when not distributed."""
+    if world_size() == 1:
+        return None
+    return "nccl" if "nccl" in str(dist.get_backend()) else "gloo"
 
 
 @contextlib.contextmanager
 def process_group():
     """Join the processes torchrun started (WORLD_SIZE > 1 in the environment); a no-op otherwise.
 
-    gloo on CPUs; nccl when there is a GPU, each process on its own (cuda:LOCAL_RANK), so that
-    "cuda" in a recipe means this process's GPU.
+    gloo on CPUs. With GPUs, nccl for CUDA tensors (gloo still for CPU ones: the epoch's numbers, a
+    recipe with `device: cpu`), and each process on its own GPU (cuda:LOCAL_RANK), so that "cuda"
+    in a recipe means this process's GPU.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         yield
         return
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     try:
         yield
     finally:
@@ -115,9 +118,7 @@ def average_logs(means: dict, count: int) -> tuple[dict, int]:
     keys = sorted(k for k, v in means.items() if isinstance(v, (int, float)))
     weighted = [k for k in keys if not k.endswith("_max")]
     sums = torch.tensor([means[k] * count for k in weighted] + [float(count)], dtype=torch.float64)  # (K + 1,)
-    maxima = torch.tensor([means[k] for k in keys if k.endswith("_max")] or [0.0], dtype=torch.float64)
-    if backend() == "nccl":  # nccl reduces tensors on the GPU only
-        sums, maxima = sums.cuda(), maxima.cuda()
+    maxima = torch.tensor([means[k] for k in keys if k.endswith("_max")] or [0.0], dtype=torch.float64)  # CPU: gloo sums them
     dist.all_reduce(sums)
     dist.all_reduce(maxima, op=dist.ReduceOp.MAX)
     sums, maxima = sums.tolist(), maxima.tolist()
