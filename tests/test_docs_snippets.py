@@ -2,8 +2,8 @@
 
 Every ```python block of a file runs, in order, in one namespace (a later block may use what an
 earlier one made, as a reader would). Only the sizes shrink so the suite stays fast: datasets are
-cut to a few thousand samples and texts to a few hundred, every `fit` trains one epoch, and
-word2vec one pass. A block fenced ```python file is a file to create (a kind module), not a
+cut to a few thousand samples and texts to a few hundred, every `fit` trains one epoch,
+word2vec one pass, and a search 3 trials. A block fenced ```python file is a file to create (a kind module), not a
 snippet, and is only compiled.
 """
 
@@ -53,6 +53,13 @@ def small(monkeypatch):
     monkeypatch.setattr(tujie.text, "imdb_texts", lambda *a, **k: imdb_texts(*a, **k)[:300])
     word2vec = tujie.text.train_word2vec
     monkeypatch.setattr(tujie.text, "train_word2vec", lambda *a, **k: word2vec(*a, **{**k, "epochs": 1, "workers": 1}))
+    import tujie
+    import tujie.tuning
+
+    tune = tujie.tuning.tune  # a search of 3 trials (of one epoch each)
+    small_tune = functools.wraps(tune)(lambda *a, **k: tune(*a, **{**k, "trials": min(k.get("trials") or 3, 3)}))
+    monkeypatch.setattr(tujie.tuning, "tune", small_tune)
+    monkeypatch.setattr(tujie, "tune", small_tune, raising=False)
 
 
 @pytest.mark.data
