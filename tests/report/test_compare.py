@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,15 +11,6 @@ import tujie as tj
 from tujie.cli import app, main
 from tujie.errors import TujieError
 from tujie.report.compare import config_differences
-
-
-def _kinds_checks():
-    """The Chinese-page check of the kinds' contract test (its visible-text parser and English word list)."""
-    path = Path(__file__).resolve().parents[1] / "kinds" / "test_kinds.py"
-    spec = importlib.util.spec_from_file_location("_kinds_contract", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._Text, module.english_words
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +58,14 @@ def test_config_differences_keep_only_differing_keys():
     assert config_differences([{"a": 1}, {}]) == {"a": [1, None]}
 
 
-def test_the_cli_with_a_quoted_glob_and_in_chinese(runs, tmp_path):
+def test_the_cli_with_a_quoted_glob_and_in_chinese(runs, tmp_path, untranslated_english):
     output = tmp_path / "zh.html"
     result = CliRunner().invoke(app, ["compare", str(runs / "*"), "--output", str(output), "--lang", "zh"])
     assert result.exit_code == 0, result.output
     assert str(output) in result.output
     page = output.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in page and "学习曲线" in page and "配置差异" in page
-    text_parser, english_words = _kinds_checks()
-    text = text_parser()
-    text.feed(page)
-    left = english_words(" ".join(text.parts))
+    left = untranslated_english(page)
     assert not left, f"untranslated English in the Chinese comparison: {left}"
 
 

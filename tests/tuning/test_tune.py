@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,15 +15,6 @@ from tujie.runner import resolve_config
 from tujie.tuning import tune
 
 FAST = ["epochs=3", "limit=400"]
-
-
-def _kinds_checks():
-    """The Chinese-page check of the kinds' contract test (its visible-text parser and English word list)."""
-    path = Path(__file__).resolve().parents[1] / "kinds" / "test_kinds.py"
-    spec = importlib.util.spec_from_file_location("_kinds_contract", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._Text, module.english_words
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +58,12 @@ def test_the_study_report_has_every_section_and_the_top_trials_page(study):
     assert study.best_set_line.replace("'", "&#x27;") in page
 
 
-def test_the_study_report_in_chinese(study, capsys):
+def test_the_study_report_in_chinese(study, capsys, untranslated_english):
     assert main(["report", str(study.study_dir), "--lang", "zh"]) == 0  # `tujie report` rebuilds a study's page too
     assert "study.html" in capsys.readouterr().out
     page = (study.study_dir / "study.html").read_text()
     assert "最佳试验" in page and "优化历史" in page and "Optimization history" not in page
-    text_parser, english_words = _kinds_checks()
-    text = text_parser()
-    text.feed(page)
-    left = english_words(" ".join(text.parts))
+    left = untranslated_english(page)
     assert not left, f"untranslated English in the Chinese study report: {left}"
     main(["report", str(study.study_dir), "--lang", "en"])
 
