@@ -40,7 +40,7 @@ def main() -> None:
         tj.seed_everything(0)
         model = VAE(hidden=(args.hidden,), latent_dim=latent)
         start = time.perf_counter()
-        history = train_vae(model, x, x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=0,
+        train_vae(model, x, x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=0,
                             on_epoch=lambda r: print(f"  latent {latent} epoch {r['epoch']:3d}: train ELBO {r['elbo']:8.2f}  "
                                                      f"test ELBO {r['test_elbo']:8.2f} (recon {r['test_recon']:.2f}, KL {r['test_kl']:.2f})  "
                                                      f"{r['seconds']:.1f}s", flush=True))
