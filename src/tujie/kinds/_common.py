@@ -26,8 +26,14 @@ def load_data(config: cfg.RunConfig):
 def build_model(config: cfg.RunConfig, data):
     """The recipe's model (`train.builders.build_model`), with pretrained word vectors when `text.vectors` names them.
 
+    `model.weights` may name a recipe: its newest run's best weights (as `text.vectors` does).
+
     A reloaded run has its vectors in its weights already; only a fresh text run needs them.
     """
+    if getattr(config.model, "weights", None):  # a recipe name becomes its newest run's folder (models.create reads it)
+        resolved = str(_weights_path(config))
+        if resolved != str(config.model.weights):
+            config = config.model_copy(update={"model": config.model.model_copy(update={"weights": resolved})})
     model = _build_model(config, data)
     if config.text.vectors and getattr(data, "tokenizer", None) is not None:
         use_pretrained_vectors(model, config, data)
@@ -36,20 +42,30 @@ def build_model(config: cfg.RunConfig, data):
 
 def _vectors_path(config: cfg.RunConfig) -> Path:
     """text.vectors as a path: a file, a run directory, or a recipe name meaning its newest run in output_dir."""
+    return newest_run_path(config.text.vectors, config.output_dir, "text.vectors", ("vectors.safetensors",), "a vectors file")
+
+
+def _weights_path(config: cfg.RunConfig) -> Path:
+    """model.weights as a path: a file, a run directory (its best weights), or a recipe name meaning its newest run."""
+    return newest_run_path(config.model.weights, config.output_dir, "model.weights", ("best.safetensors", "last.safetensors"),
+                           "a weights file")
+
+
+def newest_run_path(value: str, output_dir, key: str, files: tuple[str, ...], other: str) -> Path:
+    """`value` as a path; a recipe's name (and no such path) means that recipe's newest run in output_dir holding `files`."""
     from ..errors import DataNotFoundError
     from ..recipes import list_recipes
 
-    value = config.text.vectors
     path = Path(value)
     if path.exists() or value not in list_recipes():
         return path
-    runs = sorted((p for p in Path(config.output_dir).glob(f"{value}-*") if (p / "vectors.safetensors").exists()),
+    runs = sorted((p for p in Path(output_dir).glob(f"{value}-*") if any((p / f).exists() for f in files)),
                   key=lambda p: p.stat().st_mtime)
     if not runs:
-        raise DataNotFoundError(f"text.vectors names the recipe '{value}', but {config.output_dir}/ holds no finished run of it.",
-                                expected=f"a folder {config.output_dir}/{value}-*/ with vectors.safetensors",
-                                received=f"no such folder in {Path(config.output_dir).resolve()}",
-                                fix=f"Run `tujie run {value}` first (same output_dir), or pass a vectors file or run directory.")
+        raise DataNotFoundError(f"{key} names the recipe '{value}', but {output_dir}/ holds no finished run of it.",
+                                expected=f"a folder {output_dir}/{value}-*/ with {' or '.join(files)}",
+                                received=f"no such folder in {Path(output_dir).resolve()}",
+                                fix=f"Run `tujie run {value}` first (same output_dir), or pass {other} or run directory.")
     return runs[-1]
 
 
