@@ -84,13 +84,33 @@ def spec(name: str) -> ModelSpec:
     return _MODELS[key]
 
 
-def create(name: str, **kwargs) -> nn.Module:
+def create(name: str, weights=None, **kwargs) -> nn.Module:
     """Build a registered model by name with keyword arguments (unknown arguments are named in the error).
+
+    Args:
+        name: a registered model (`list()`).
+        weights: optional pretrained weights (`models/weights.py`): a safetensors or torch state
+            dict file in tujie's, torchvision's or timm's key names, a run directory (its best
+            weights), a `tj.save_model` folder, or an https:// URL (downloaded into the cache).
+            A classifier head of another size is left newly initialised; what was loaded,
+            skipped and newly initialised is printed. The path is not part of the model's origin:
+            `tj.save_model` writes the weights themselves.
+        **kwargs: the builder's arguments.
 
     Example:
         >>> create("mlp", hidden=[32]).__class__.__name__
         'Sequential'
     """
+    model = _build(name, kwargs)
+    if weights is not None:
+        from .weights import load_weights_into, resolve_source
+
+        report = load_weights_into(model, resolve_source(weights), name=name)
+        print(report.summary(str(weights)), flush=True)
+    return model
+
+
+def _build(name: str, kwargs: dict) -> nn.Module:
     builder = spec(name).builder
     params = inspect.signature(builder).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
