@@ -77,6 +77,10 @@ class OptimizerConfig(_Strict):
     momentum: Float = Field(0.0, ge=0.0)
     nesterov: bool = False
     weight_decay: Float = Field(0.0, ge=0.0)
+    lr_mult: dict[str, Float] | None = Field(None, description="block name -> multiplier of lr (discriminative rates), "
+                                                               "e.g. {layer4: 0.1, layer3: 0.01}")
+    layer_decay: Float | None = Field(None, gt=0.0, le=1.0, description="each block below the head at this factor "
+                                                                         "of the rate above it (layer-wise decay)")
 
 
 class SchedulerConfig(BaseModel):
@@ -111,6 +115,10 @@ class TrainConfig(_Strict):
     ema: Float | None = Field(None, gt=0.0, lt=1.0, description="decay of an EMA of the weights, e.g. 0.999")
     track_grad_norm: bool = Field(False, description="log the global gradient norm per epoch")
     grad_stats_every: Int | None = Field(None, ge=1, description="log per-layer gradient/weight norms every N steps")
+    freeze: Literal["body"] | list[str] | None = Field(None, description="blocks that do not train: body (all but the head) "
+                                                                         "or a list of block names, e.g. [conv1, layer1]")
+    unfreeze_every: Int | None = Field(None, ge=1, description="gradual unfreezing (ULMFiT): the body starts frozen and one "
+                                                               "more block, top down, trains every N epochs")
 
 
 class TextConfig(_Strict):

@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..i18n import N_, _
 from ..train import distributed
 from ..train.run_directory import file_callbacks, fit_summary
+from ..report import KindReport, Section
 from . import Kind, RunContext, register
 from ._test_phase import test_model
 
@@ -53,6 +54,11 @@ def run(context: RunContext) -> dict:
     files, checkpoint = file_callbacks(run_dir, monitor=monitor, grad_stats_every=config.train.grad_stats_every)
     callbacks += files if main else []  # the loggers, then the checkpoint: after a kill the logs never lag it
     callbacks += context.callbacks  # from the caller: a hyperparameter search's pruner
+    t, o = config.train, config.optimizer
+    if t.freeze or t.unfreeze_every or o.lr_mult or o.layer_decay is not None:  # transfer: which blocks trained when
+        from ..train.transfer import BlockSchedule
+
+        callbacks.append(BlockSchedule(run_dir / "blocks.json"))
     learner = build_learner(config, model, callbacks, num_classes=data.num_classes)
     if config.evaluate.threshold is not None and learner.kind not in ("binary_logits", "binary_probs"):
         raise ConfigError("Threshold tuning needs a binary classifier.",
@@ -126,6 +132,25 @@ def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
                               fix=f"Set --set {key}=val_loss, or add the metric to train.metrics.")
 
 
+def _blocks_section(run) -> str:
+    from ..plots.transfer import block_schedule
+    from ..report.format import _img, _list, _section
+
+    epochs = _list(run.blocks, "epochs", "blocks.json")
+    if not epochs:
+        raise ValueError("blocks.json holds no epoch")
+    return _section("blocks", _("Which blocks trained when"),
+                    _("One row per block of the model, the head on top; one column per epoch. A coloured cell trained "
+                      "that epoch at the learning rate written in it (brighter: higher); a grey cell was frozen. A linear "
+                      "probe trains only the head; gradual unfreezing opens one more block from the top every few "
+                      "epochs; discriminative rates give lower blocks, which hold the more general features, smaller "
+                      "steps."), _img(block_schedule(epochs), _("Which blocks trained when")))
+
+
+REPORT = KindReport("train", files=("blocks.json",),
+                    sections=(Section("blocks", N_("Which blocks trained when"), _blocks_section,
+                                      lambda run: run.blocks is not None, order=25),))
+# the smoke run sets a layer decay, so the contract test sees the blocks section too
 register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True,
               distributed=True, order=0,
-              smoke=("digits-mlp", ("epochs=1",))))
+              report=REPORT, smoke=("digits-mlp", ("epochs=1", "optimizer.layer_decay=0.5"))))

@@ -45,12 +45,21 @@ def build_learner(config: RunConfig, model, callbacks=(), num_classes: int | Non
     """A Learner with the recipe's loss, optimizer, scheduler, metrics, training options, device and seed."""
     from .loop import Learner
 
+    from .transfer import GradualUnfreezing, freeze
+
     o, t = config.optimizer, config.train
     augment, mixing = build_batch_transforms(config.data.augment, num_classes)
+    if t.freeze == "body":  # all but the head: a linear probe
+        freeze(model)
+    elif t.freeze:
+        freeze(model, *t.freeze)
+    if t.unfreeze_every:
+        callbacks = [*callbacks, GradualUnfreezing(every=t.unfreeze_every)]
+    transfer = {k: v for k, v in (("lr_mult", o.lr_mult), ("layer_decay", o.layer_decay)) if v is not None}
     return Learner(model, loss=t.loss, optimizer=o.name, lr=o.lr, metrics=t.metrics,
                    scheduler=config.scheduler.model_dump() if config.scheduler.name else None, device=config.device,
                    callbacks=callbacks, seed=config.seed, augment=augment, mixing=mixing,
-                   optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay},
+                   optimizer_options={"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay, **transfer},
                    l1=t.l1, l2=t.l2, label_smoothing=t.label_smoothing, max_norm=t.max_norm, clip_grad_norm=t.clip_grad_norm,
                    clip_grad_value=t.clip_grad_value, accumulate=t.accumulate, precision=t.precision, ema=t.ema,
                    track_grad_norm=t.track_grad_norm)

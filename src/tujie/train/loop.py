@@ -40,7 +40,7 @@ from ..layers import regularization_loss
 from ..utils import select_device
 from . import _habits as habits
 from . import checkpoint as ckpt
-from . import distributed
+from . import distributed, transfer
 from .callbacks import Callback, History, NaNGuard, overrides, progress_callbacks
 from .losses import get_loss, loss_kind
 from .metrics import EvalMetrics, batch_accuracy, check_fits_task, normalize_names
@@ -581,9 +581,9 @@ class Learner:
         if self.kind == "other" and self.loss_fn is not None and self._task_note is None and self._custom("train_step") is None:
             self._infer_task(sample)
         if self.optimizer is None and self._optimizer_spec is not None:
-            params = [p for p in self.model.parameters() if p.requires_grad]
+            options = dict(self._optimizer_options)
+            params = transfer.optimizer_params(self.model, self._optimizer_spec, options)  # frozen ones too; lr_mult groups
             if params:  # a model with its own train_step may hold no parameters of its own
-                options = dict(self._optimizer_options)
                 if habits.has_sparse_gradients(self.model):  # torch's fused kernels take dense gradients only
                     options.setdefault("fused", False)
                 self.optimizer = get_optimizer(self._optimizer_spec, params, **options)

@@ -119,7 +119,8 @@ def format_summary(info: dict) -> str:
     lines += [rule, header, rule]
     for r in info["layers"]:
         shape = "?" if r["output_shape"] is None else str(tuple([None] + r["output_shape"][1:]))
-        lines.append(f"{r['name'][:27]:<28}{r['type'][:15]:<16}{shape:<22}{r['params']:>12,}")
+        frozen = "  (frozen)" if r.get("trainable") is False and r["params"] else ""
+        lines.append(f"{r['name'][:27]:<28}{r['type'][:15]:<16}{shape:<22}{r['params']:>12,}{frozen}")
     lines += [rule, f"Total params: {info['total_params']:,}", f"Trainable params: {info['trainable_params']:,}",
               f"Non-trainable params: {info['total_params'] - info['trainable_params']:,}", rule]
     return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Figures of transfer learning: which blocks trained in which epoch, at what learning rate.
+
+Example:
+    >>> epochs = [{"epoch": e, "blocks": [{"block": "body", "trained": float(e > 1), "lr": 1e-4 * (e > 1)},
+    ...                                  {"block": "head", "trained": 1.0, "lr": 1e-3}]} for e in (1, 2, 3)]
+    >>> block_schedule(epochs)[:4]
+    b'\\x89PNG'
+"""
+
+from __future__ import annotations
+
+import math
+
+from .style import INK_COLOR, figure_label, figure_style, new_figure, png_bytes
+
+
+def block_schedule(epochs: list[dict]) -> bytes:
+    """A grid: one row per block (the head on top), one column per epoch; a cell's colour is the block's
+    learning rate that epoch (log scale), grey where it was frozen; the rate is written in the cell."""
+    import matplotlib
+    import numpy as np
+
+    names = [b["block"] for b in epochs[0]["blocks"]][::-1] if epochs else []
+    rates = np.full((len(names), len(epochs)), np.nan)
+    for j, epoch in enumerate(epochs):
+        for b in epoch["blocks"]:
+            if b["block"] in names and b.get("trained") and b.get("lr"):
+                rates[names.index(b["block"]), j] = math.log10(b["lr"])
+    with figure_style():
+        fig = new_figure(1.8 + 0.55 * max(len(epochs), 4), 0.9 + 0.36 * max(len(names), 2))
+        ax = fig.subplots()
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#e5e7eb")  # frozen: light grey
+        image = ax.imshow(np.ma.masked_invalid(rates), aspect="auto", cmap=cmap, interpolation="nearest")
+        for i in range(len(names)):
+            for j in range(len(epochs)):
+                if not math.isnan(rates[i, j]) and len(epochs) <= 20:
+                    ax.text(j, i, f"{10 ** rates[i, j]:.0e}".replace("e-0", "e-"), ha="center", va="center", fontsize=6,
+                            color="white" if rates[i, j] < np.nanmean(rates) else INK_COLOR)
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        step = max(1, len(epochs) // 15)
+        ax.set_xticks(range(0, len(epochs), step), [epochs[j]["epoch"] for j in range(0, len(epochs), step)], fontsize=8)
+        ax.set_xlabel(figure_label("epoch"))
+        ax.grid(False)
+        if not np.isnan(rates).all():
+            fig.colorbar(image, ax=ax, label=figure_label("log10 learning rate"), shrink=0.9)
+        ax.set_title(figure_label("Which blocks trained when (grey: frozen)"))
+        return png_bytes(fig)
