@@ -369,3 +369,13 @@ def test_recipe_weights_name_a_run_directory_or_a_recipes_newest_run(tmp_path):
         num_classes = 10
     model = build_model(config, Data())
     assert torch.equal(model.fc.weight, trained.fc.weight)
+
+
+def test_a_model_not_built_yet_takes_its_sizes_from_the_file_or_refuses_it():
+    trained = models.create("mlp", hidden=[16], num_classes=3)
+    trained(torch.zeros(2, 1, 8, 8))  # the first batch builds the lazy layers
+    model = models.create("mlp", hidden=[16], num_classes=3)
+    report = W.load_weights_into(model, trained.state_dict())
+    assert len(report.loaded) == 4 and torch.equal(model[1].weight, trained[1].weight)
+    with pytest.raises(ConfigError, match="whose layers are not built yet"):
+        W.load_weights_into(models.create("mlp", hidden=[32], num_classes=3), trained.state_dict())

@@ -320,9 +320,13 @@ def load_weights_into(model: nn.Module, source, *, name: str | None = None, part
         >>> report.loaded, list(report.skipped), torch.equal(target[0].weight, source[0].weight)
         (['0.weight', '0.bias'], ['2.weight', '2.bias'], True)
     """
+    from ..train.loop import needs_build
+
     name = name or type(model).__name__
     state = source if isinstance(source, Mapping) else read_state_dict(source)
     state = unwrap_state_dict(state, source=str(source) if not isinstance(source, Mapping) else "the state dict")
+    if needs_build(model):
+        return _load_into_unbuilt(model, state, name, source, partial)
     own = model.state_dict()
     layouts = _candidates(model, state)
     layout, state = max(layouts.items(), key=lambda item: sum(k in own for k in item[1]))  # the layout naming most keys
@@ -341,6 +345,33 @@ def load_weights_into(model: nn.Module, source, *, name: str | None = None, part
         raise _another_architecture(name, source, layout, report, wrong, absent, state, own)
     with torch.no_grad():
         model.load_state_dict({k: state[k] for k in report.loaded}, strict=False)
+    return report
+
+
+def _load_into_unbuilt(model: nn.Module, state: dict, name: str, source, partial: bool) -> LoadReport:
+    """A model whose lazy layers wait for their first batch: the file's shapes build them, so it must fit whole."""
+    from ..train.loop import needs_build
+
+    where = "the state dict" if isinstance(source, Mapping) else str(source)
+    try:
+        with torch.no_grad():
+            result = model.load_state_dict(state, strict=False)  # lazy layers take their sizes from the file
+    except (RuntimeError, ValueError) as e:
+        problems = [line.strip() for line in str(e).splitlines() if "size mismatch" in line or "Error" in line][1:4]
+        raise ConfigError(f"The weights in {where} do not fit model {name!r}, whose layers are not built yet.",
+                          expected=f"a state dict of {name!r} with the same layer sizes (a model not built yet cannot "
+                                   "have its head replaced: its sizes come from the file)",
+                          received="; ".join(problems) or str(e)[:300],
+                          fix="Build the model with the sizes the file was trained with (the same model arguments), or "
+                              "give the model its input shape so it is built when made.") from None
+    report = LoadReport("tujie", loaded=[k for k in state if k not in result.unexpected_keys],
+                        missing=list(result.missing_keys), unused=list(result.unexpected_keys))
+    if (report.unused or report.missing or needs_build(model)) and not partial:
+        raise ConfigError(f"The weights in {where} are not for model {name!r}.",
+                          expected=f"a state dict of {name!r}: every layer in the file, none left unbuilt",
+                          received=f"unused keys of the file: {_few(report.unused, 4) or 'none'}; "
+                                   f"missing: {_few(report.missing, 4) or 'none'}",
+                          fix="Build the model with the arguments the file was trained with (the same hidden sizes).")
     return report
 
 
