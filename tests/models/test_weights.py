@@ -379,3 +379,36 @@ def test_a_model_not_built_yet_takes_its_sizes_from_the_file_or_refuses_it():
     assert len(report.loaded) == 4 and torch.equal(model[1].weight, trained[1].weight)
     with pytest.raises(ConfigError, match="whose layers are not built yet"):
         W.load_weights_into(models.create("mlp", hidden=[32], num_classes=3), trained.state_dict())
+
+
+def _timm_vit_forward(state: dict, x: torch.Tensor, depth: int, heads: int) -> torch.Tensor:
+    """timm's VisionTransformer.forward (vision_transformer.py: Block = x + attn(norm1(x)), x + mlp(norm2(x))), in plain torch."""
+    F = nn.functional
+    d = state["cls_token"].shape[-1]
+
+    def norm(h, p):
+        return F.layer_norm(h, (d,), state[f"{p}.weight"], state[f"{p}.bias"], eps=1e-6)
+
+    def linear(h, p):
+        return F.linear(h, state[f"{p}.weight"], state[f"{p}.bias"])
+
+    x = F.conv2d(x, state["patch_embed.proj.weight"], state["patch_embed.proj.bias"], stride=16)   # (B, d, 14, 14)
+    x = x.flatten(2).transpose(1, 2)                                                                # (B, 196, d)
+    x = torch.cat([state["cls_token"].expand(len(x), -1, -1), x], dim=1) + state["pos_embed"]      # (B, 197, d)
+    B, N, _ = x.shape
+    for i in range(depth):
+        qkv = linear(norm(x, f"blocks.{i}.norm1"), f"blocks.{i}.attn.qkv")                          # (B, N, 3d)
+        q, k, v = qkv.reshape(B, N, 3, heads, d // heads).permute(2, 0, 3, 1, 4)                    # 3 × (B, H, N, hd)
+        attn = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, d)            # (B, N, d)
+        x = x + linear(attn, f"blocks.{i}.attn.proj")
+        x = x + linear(F.gelu(linear(norm(x, f"blocks.{i}.norm2"), f"blocks.{i}.mlp.fc1")), f"blocks.{i}.mlp.fc2")
+    return linear(norm(x, "norm")[:, 0], "head")                                                     # (B, classes)
+
+
+def test_timm_vit_weights_compute_what_timm_computes():
+    state = {k: v if "norm" in k else v * 0.2 for k, v in timm_vit(192, 2, 768, num_classes=7).items()}  # softmax not saturated
+    model = models.create("vit_tiny", num_classes=7, depth=2).eval()
+    W.load_weights_into(model, state)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(model(x), _timm_vit_forward(state, x, depth=2, heads=3), atol=1e-4)
