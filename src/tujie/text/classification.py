@@ -181,7 +181,9 @@ class TextClassifier:
                                 received=f"{sorted(p.name for p in run_dir.iterdir())[:10] if run_dir.is_dir() else 'no such folder'}",
                                 fix="Pass the folder of a finished imdb-*/sst2-* run; the tokenizer is written when the run starts, "
                                     "the weights after its first epoch.")
-        config = cfg.validate(cfg.base_only(yaml.safe_load((run_dir / "config.yaml").read_text())))
+        saved = cfg.base_only(yaml.safe_load((run_dir / "config.yaml").read_text()))
+        (saved.get("model") or {}).pop("weights", None)  # the starting weights: best.safetensors replaces them below
+        config = cfg.validate(saved)
         tokenizer = load_tokenizer(run_dir / "tokenizer.json")
         classes = _classes_of(config)
         shape = type("Sizes", (), {"num_classes": len(classes), "vocab_size": tokenizer.vocab_size})()
