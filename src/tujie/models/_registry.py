@@ -106,7 +106,8 @@ def create(name: str, weights=None, **kwargs) -> nn.Module:
         from .weights import load_weights_into, resolve_source
 
         report = load_weights_into(model, resolve_source(weights), name=name)
-        print(report.summary(str(weights)), flush=True)
+        if not (torch.distributed.is_initialized() and torch.distributed.get_rank() > 0):  # under torchrun: said once
+            print(report.summary(str(weights)), flush=True)
     return model
 
 
