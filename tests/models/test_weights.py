@@ -412,3 +412,12 @@ def test_timm_vit_weights_compute_what_timm_computes():
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         assert torch.allclose(model(x), _timm_vit_forward(state, x, depth=2, heads=3), atol=1e-4)
+
+
+def test_vit_weights_for_another_image_size_are_refused_with_the_sizes_to_use():
+    with pytest.raises(ConfigError) as e:
+        models.create("vit_tiny", num_classes=10, image_size=32, patch_size=8, depth=2,
+                      weights=_saved(timm_vit(192, 2, 768), "vit.pt"))
+    message = str(e.value)
+    assert "pos_embed.weight: file (197, 192), model (17, 192)" in message and "cover 196 patches" in message
+    assert "image_size=224, patch_size=16" in message

@@ -93,7 +93,7 @@ def create(name: str, weights=None, **kwargs) -> nn.Module:
             dict file in tujie's, torchvision's or timm's key names, a run directory (its best
             weights), a `tj.save_model` folder, or an https:// URL (downloaded into the cache).
             A classifier head of another size is left newly initialised; what was loaded,
-            skipped and newly initialised is printed. The path is not part of the model's origin:
+            skipped and newly initialised is printed. A state dict (a mapping of tensors) works too. The path is not part of the model's origin:
             `tj.save_model` writes the weights themselves.
         **kwargs: the builder's arguments.
 
@@ -107,7 +107,7 @@ def create(name: str, weights=None, **kwargs) -> nn.Module:
 
         report = load_weights_into(model, resolve_source(weights), name=name)
         if not (torch.distributed.is_initialized() and torch.distributed.get_rank() > 0):  # under torchrun: said once
-            print(report.summary(str(weights)), flush=True)
+            print(report.summary("" if isinstance(weights, dict) else str(weights)), flush=True)
     return model
 
 

@@ -152,7 +152,7 @@ class LoadReport:
     def summary(self, source: str = "") -> str:
         """A short block for the terminal: loaded, skipped (shape), newly initialised, unused."""
         lines = [_("Weights {source} ({layout} layout): loaded {n} tensors.").format(source=source, layout=self.layout,
-                                                                                   n=len(self.loaded))]
+                                                                                   n=len(self.loaded)).replace("  ", " ")]
         if self.skipped:
             shapes = ", ".join(f"{k} {tuple(a)} → {tuple(b)}" for k, (a, b) in self.skipped.items())
             lines.append("  " + _("skipped (another shape): {keys}").format(keys=shapes))
@@ -379,12 +379,17 @@ def _another_architecture(name, source, layout, report, wrong, absent, state, ow
     lines = [f"{k}: file {tuple(state[k].shape)}, model {tuple(own[k].shape)}" for k in wrong[:5]]
     lines += [f"{k}: not in the file" for k in absent[:max(0, 5 - len(lines))]]
     where = "the state dict" if isinstance(source, Mapping) else str(source)
+    if "pos_embed.weight" in wrong:  # a ViT of another image or patch size: the rest may well fit
+        patches = state["pos_embed.weight"].shape[0] - 1
+        lines.insert(0, f"the file's position embeddings cover {patches} patches (224×224 images of 16×16 patches: 196)")
     return ConfigError(
         f"The weights in {where} are not for model {name!r}: {len(wrong)} tensors have another shape and "
         f"{len(absent)} are missing (read in the {layout} layout; {len(report.loaded)} of {len(own)} fit).",
         expected=f"a state dict of {name!r} (tujie, torchvision or timm key names); only the classifier head may differ",
         received="; ".join(lines) + (f"; unused keys of the file: {_few(report.unused, 4)}" if report.unused else ""),
-        fix="Pick the model the file was trained for (a resnet50 file needs model resnet50), or load only the tensors "
+        fix=("Build the ViT with the file's image_size and patch_size (e.g. image_size=224, patch_size=16) and resize "
+             "the images to it. " if "pos_embed.weight" in wrong else "") +
+            "Pick the model the file was trained for (a resnet50 file needs model resnet50), or load only the tensors "
             "that fit with tujie.models.weights.load_weights_into(model, path, partial=True).")
 
 
@@ -429,8 +434,10 @@ def download(url: str, sha256: str | None = None, cache_dir=None) -> Path:
     return target
 
 
-def resolve_source(weights) -> Path:
-    """A local path for `weights`: a path as given, or a URL downloaded into the cache first."""
+def resolve_source(weights):
+    """A local path for `weights`: a path as given, or a URL downloaded into the cache first (a state dict stays one)."""
+    if isinstance(weights, Mapping):
+        return weights
     text = os.fspath(weights) if not isinstance(weights, str) else weights
     if re.match(r"^(https?|file)://", text):
         return download(text)
