@@ -26,7 +26,9 @@ def test_recipe_is_valid_and_states_its_source(name):
               # GANs: the first variant's classifier FID (lower is better)
               "gan": "fid",
               # search compared: a sampler's best-found value after the budget, mean over seeds
-              "search_compare": ("grid_", "random_", "tpe_", "gp_")}[config.kind]
+              "search_compare": ("grid_", "random_", "tpe_", "gp_"),
+              # transfer: one way's mean test accuracy at one share of the target's labels
+              "transfer": ("scratch_", "linear_probe_", "fine_tune_", "gradual_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus

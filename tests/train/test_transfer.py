@@ -140,3 +140,49 @@ def test_the_summary_marks_frozen_layers():
     tj.freeze(net)
     text = format_summary(summarize(net, (6,), print_fn=lambda *a: None))
     assert text.count("(frozen)") == 3 and "head" in text
+
+
+DIGITS_TRANSFER = """
+kind: transfer
+data: {name: digits}
+model: {name: mlp, hidden: [32]}
+train: {batch_size: 32}
+transfer:
+  source: {dataset: digits, classes: [0, 1, 2, 3, 4]}
+  target: {dataset: digits, classes: [5, 6, 7, 8, 9]}
+  pretrain_epochs: 3
+  finetune_epochs: 2
+  min_steps: 5
+  seeds: 2
+  fractions: [0.1, 1.0]
+"""
+
+
+def _digits_transfer(tmp_path, *overrides):
+    recipe = tmp_path / "digits-transfer.yaml"
+    recipe.write_text(DIGITS_TRANSFER)
+    return tj.run(str(recipe), [f"output_dir={tmp_path}", *overrides], verbose=0)
+
+
+def test_the_transfer_kind_pretrains_then_transfers_every_way_fraction_and_seed(tmp_path):
+    from safetensors.torch import load_file
+
+    result = _digits_transfer(tmp_path)
+    data = json.loads((result.run_dir / "transfer.json").read_text())
+    ways = {"scratch", "linear_probe", "fine_tune", "gradual", "features"}
+    assert len(data["runs"]) == 5 * 2 * 2 and {r["way"] for r in data["runs"]} == ways
+    labels = {r["fraction"]: r["labels"] for r in data["runs"]}
+    assert labels[1.0] == data["target"]["train"] and 0 < labels[0.1] < labels[1.0] / 5  # stratified share, at least one per class
+    assert data["source"]["test_accuracy"] > 0.8  # five digits, 3 epochs
+    pretrained = load_file(result.run_dir / "pretrained.safetensors")
+    assert pretrained["model.2.weight"].shape[0] == 5  # the source head: five classes
+    assert set(result.summary["results"]) == {f"{w}_{p}pct" for w in ways for p in ("10", "100")}
+    features = [r["test_accuracy"] for r in data["runs"] if r["way"] == "features" and r["fraction"] == 1.0]
+    assert min(features) > 0.8  # logistic regression on the pretrained body's features: five digits it never saw
+    page = result.report.read_text()
+    assert 'id="transfer"' in page and "Label efficiency" in page
+
+
+def test_bad_transfer_classes_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"transfer.target.classes=\[5, 12\] does not fit digits"):
+        _digits_transfer(tmp_path, "transfer.target={dataset: digits, classes: [5, 12]}")

@@ -45,3 +45,30 @@ def block_schedule(epochs: list[dict]) -> bytes:
             fig.colorbar(image, ax=ax, label=figure_label("log10 learning rate"), shrink=0.9)
         ax.set_title(figure_label("Which blocks trained when (grey: frozen)"))
         return png_bytes(fig)
+
+
+def label_efficiency(summary: list[dict], names: dict[str, str]) -> bytes:
+    """Test accuracy against labels used (log scale), one line per way of transferring, mean ± std as error bars.
+
+    Args:
+        summary: rows {"way", "labels", "mean", "std"}.
+        names: way -> its label in the legend.
+    """
+    from .style import BETTER_COLOR, NEUTRAL_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR
+
+    colors = {"scratch": NEUTRAL_COLOR, "linear_probe": VAL_COLOR, "fine_tune": TRAIN_COLOR, "gradual": BETTER_COLOR,
+              "features": WRONG_COLOR}
+    with figure_style():
+        fig = new_figure(6.4, 3.8)
+        ax = fig.subplots()
+        for way in dict.fromkeys(r["way"] for r in summary):
+            rows = sorted((r for r in summary if r["way"] == way), key=lambda r: r["labels"])
+            ax.errorbar([r["labels"] for r in rows], [r["mean"] for r in rows], yerr=[r["std"] for r in rows], marker="o",
+                        capsize=3, linewidth=2, color=colors.get(way), linestyle="--" if way == "scratch" else "-",
+                        label=names.get(way, way))
+        ax.set_xscale("log")
+        ax.set_xlabel(figure_label("target training labels used (log scale)"))
+        ax.set_ylabel(figure_label("test accuracy"))
+        ax.set_title(figure_label("Label efficiency: pretrained against from scratch"))
+        ax.legend(loc="lower right", fontsize=8)
+        return png_bytes(fig)

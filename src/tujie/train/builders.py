@@ -45,14 +45,12 @@ def build_learner(config: RunConfig, model, callbacks=(), num_classes: int | Non
     """A Learner with the recipe's loss, optimizer, scheduler, metrics, training options, device and seed."""
     from .loop import Learner
 
-    from .transfer import GradualUnfreezing, freeze
+    from .transfer import Freeze, GradualUnfreezing
 
     o, t = config.optimizer, config.train
     augment, mixing = build_batch_transforms(config.data.augment, num_classes)
-    if t.freeze == "body":  # all but the head: a linear probe
-        freeze(model)
-    elif t.freeze:
-        freeze(model, *t.freeze)
+    if t.freeze:  # "body": all but the head (a linear probe); at fit's start, when lazy layers have their sizes
+        callbacks = [Freeze(*([] if t.freeze == "body" else t.freeze)), *callbacks]
     if t.unfreeze_every:
         callbacks = [*callbacks, GradualUnfreezing(every=t.unfreeze_every)]
     transfer = {k: v for k, v in (("lr_mult", o.lr_mult), ("layer_decay", o.layer_decay)) if v is not None}

@@ -193,6 +193,22 @@ def optimizer_params(model: nn.Module, name, options: dict):
     return param_groups(model, lr, lr_mult=lr_mult, layer_decay=layer_decay)
 
 
+class Freeze(Callback):
+    """Freeze blocks when `fit` begins, after lazy layers know their sizes (`train.freeze` in a recipe).
+
+    Args:
+        targets: block names; none: the body (every block but the head).
+        bn: as in `freeze`.
+    """
+
+    def __init__(self, *targets, bn: str = "frozen"):
+        self.targets, self.bn = targets, bn
+
+    def on_fit_begin(self, learner) -> None:
+        freeze(learner.model, *self.targets, bn=self.bn)
+        check_something_trains(learner.model)
+
+
 class GradualUnfreezing(Callback):
     """ULMFiT's gradual unfreezing: the body starts frozen and one more block, from the top down, trains
     every `every` epochs (Howard & Ruder 2018, "Universal Language Model Fine-tuning").
