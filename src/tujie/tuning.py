@@ -239,11 +239,11 @@ def _open_study(settings, space, storage, shown: str, config):
     except ValueError as e:  # e.g. the stored study optimises in the other direction
         raise ConfigError(f"Cannot join study {settings['study']!r} in {shown}: {e}", expected="the study's own settings",
                           fix="Pass another --study name for a new study.") from None
-    stored = study.user_attrs.get("tujie")
+    stored, plain = study.user_attrs.get("tujie"), json.loads(json.dumps(signature))  # as the storage keeps it (lists, not tuples)
     if stored is None:
-        study.set_user_attr("tujie", json.loads(json.dumps(signature)))
-    elif stored != json.loads(json.dumps(signature)):
-        differ = [k for k in signature if stored.get(k) != json.loads(json.dumps(signature[k]))]
+        study.set_user_attr("tujie", plain)
+    elif stored != plain:
+        differ = [k for k in plain if stored.get(k) != plain[k]]
         raise ConfigError(f"Study {settings['study']!r} in {shown} was started with another {', '.join(differ)}.",
                           expected=f"the same {', '.join(differ)} as the study's first worker",
                           received=f"{', '.join(f'{k}={signature[k]!r}' for k in differ)}; the study has "
