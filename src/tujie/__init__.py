@@ -40,6 +40,7 @@ _EXPORTS = {
     "blocks": "tujie.train.transfer",
     "param_groups": "tujie.train.transfer",
     "GradualUnfreezing": "tujie.train.transfer",
+    "Freeze": "tujie.train.transfer",
     "lr_find": "tujie.train.lr_finder",
     "MixUp": "tujie.data.mixing",
     "CutMix": "tujie.data.mixing",

@@ -57,6 +57,14 @@ def test_unknown_names_are_refused_with_the_blocks_listed():
         tj.freeze(_net(), nn.Linear(2, 2))
 
 
+def test_a_model_not_built_yet_is_told_how_to_freeze_and_freezes_when_fit_begins():
+    model = tj.Sequential([tj.layers.Dense(16, activation="relu"), tj.layers.Dense(3)])
+    with pytest.raises(ConfigError, match="no parameters yet"):
+        tj.freeze(model)
+    tj.Learner(model, callbacks=[tj.Freeze()]).fit(_data(), epochs=1, batch_size=32, verbose=0)
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == [n for n, _ in model.named_parameters()][-2:]
+
+
 def test_a_frozen_body_keeps_its_weights_and_batch_norm_statistics_while_the_head_learns():
     net = _net()
     tj.freeze(net)

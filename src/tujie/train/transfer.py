@@ -58,6 +58,11 @@ def _select(model: nn.Module, targets, until) -> list[tuple[str, nn.Module]]:
     """The blocks (or any named submodules) that `targets` / `until` name; unknown names are refused."""
     named = dict(model.named_modules())
     block_list = blocks(model)
+    if not any(True for _ in model.parameters()):  # lazy layers (Dense, Conv2D) get their weights on the first batch
+        raise ConfigError(f"{type(model).__name__} has no parameters yet: its lazy layers are built by the first batch.",
+                          expected="a built model", received=f"{type(model).__name__} with 0 parameters",
+                          fix="Call model(sample_batch) once before freezing, or freeze when fit begins: "
+                              "callbacks=[tj.Freeze()] (train.freeze in a recipe).")
     if not block_list:
         raise ConfigError(f"{type(model).__name__} has no named blocks with parameters to freeze.",
                           expected="a model built of named submodules (nn.Sequential, a tujie model, a class with attributes)",
