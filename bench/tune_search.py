@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from tujie.tuning import tune
+from tujie.runner.tuning import tune
 
 
 def one_study(trials: int, **options) -> dict:

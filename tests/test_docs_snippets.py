@@ -54,11 +54,11 @@ def small(monkeypatch):
     word2vec = tujie.text.train_word2vec
     monkeypatch.setattr(tujie.text, "train_word2vec", lambda *a, **k: word2vec(*a, **{**k, "epochs": 1, "workers": 1}))
     import tujie
-    import tujie.tuning
+    import tujie.runner.tuning
 
-    tune = tujie.tuning.tune  # a search of 3 trials (of one epoch each)
+    tune = tujie.runner.tuning.tune  # a search of 3 trials (of one epoch each)
     small_tune = functools.wraps(tune)(lambda *a, **k: tune(*a, **{**k, "trials": min(k.get("trials") or 3, 3)}))
-    monkeypatch.setattr(tujie.tuning, "tune", small_tune)
+    monkeypatch.setattr(tujie.runner.tuning, "tune", small_tune)
     monkeypatch.setattr(tujie, "tune", small_tune, raising=False)
 
 

@@ -57,7 +57,7 @@ _EXPORTS = {
     "Ensemble": "tujie.train.ensemble",
     "bagging": "tujie.train.ensemble",
     "run": "tujie.runner",
-    "tune": "tujie.tuning",
+    "tune": "tujie.runner.tuning",
     "load_model": "tujie.models.saving",
     "save_model": "tujie.models.saving",
     "TujieError": "tujie.errors",

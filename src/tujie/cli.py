@@ -133,7 +133,7 @@ def tune(recipe: str = typer.Argument(..., help="recipe name or .yaml file with 
          quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
          lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
     """Search hyperparameters with Optuna: every trial a tujie run; writes the study's report (study.html)."""
-    from .tuning import tune as run_study
+    from .runner.tuning import tune as run_study
 
     set_language(lang)
     result = run_study(recipe, set_, trials=trials, sampler=sampler, pruner=pruner, workers=workers, storage=storage,
@@ -213,7 +213,7 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory written by 
 
     set_language(lang)
     if (run_dir / "study.json").is_file():  # a `tujie tune` study's folder
-        from .tuning import write_study_report
+        from .runner.tuning import write_study_report
 
         typer.echo(_("Study report: {path}").format(path=write_study_report(run_dir)))
         return

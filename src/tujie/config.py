@@ -152,7 +152,7 @@ class TuneConfig(_Strict):
 
     Each `space` entry maps a config key to one distribution: `{log_uniform: [1e-4, 1e-1]}`,
     `{uniform: [0.0, 0.5]}`, `{int: [1, 4]}`, `{log_int: [16, 256]}` or `{choice: [32, 64, 128]}`.
-    `tujie.tuning` checks them against the schema before any trial runs.
+    `tujie.runner.tuning` checks them against the schema before any trial runs.
     """
     space: dict[str, dict] = Field(description="config key -> distribution, e.g. optimizer.lr: {log_uniform: [1e-4, 1e-1]}")
     metric: str = Field("val_accuracy", description="the objective: a per-epoch metric (its best epoch counts; "

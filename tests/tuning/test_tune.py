@@ -12,7 +12,7 @@ import yaml
 from tujie.cli import main
 from tujie.errors import ConfigError
 from tujie.runner import resolve_config
-from tujie.tuning import tune
+from tujie.runner.tuning import tune
 
 FAST = ["epochs=3", "limit=400"]
 

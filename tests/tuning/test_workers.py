@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy
 
 from tujie.search.engine import open_storage, quiet_optuna
-from tujie.tuning import tune
+from tujie.runner.tuning import tune
 
 TRIALS = 5
 pytestmark = pytest.mark.slow

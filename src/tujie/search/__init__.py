@@ -5,7 +5,7 @@
               (SQLite, PostgreSQL, journal) with heartbeats, and the pruning callback
     history   a study as plain rows: trials, best, fANOVA importances, what pruning saved
 
-This is a domain floor: it knows no kind, runner or report. `tujie.tuning` (the top) runs each
+This is a domain floor: it knows no kind, runner or report. `tujie.runner.tuning` (the runner's floor) runs each
 trial as a tujie run and writes the study's report; the `search_compare` kind uses these parts
 to compare the samplers.
 """

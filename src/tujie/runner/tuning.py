@@ -37,16 +37,16 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import kinds
-from ._io import write_json
-from .config import ALIASES
-from .errors import ConfigError
-from .i18n import _, language
-from .runner import resolve_config, run
-from .search.engine import (HEARTBEAT_S, PRUNERS, SAMPLERS, PruningCallback, grid_size, hide_password, make_pruner, make_sampler,
+from .. import kinds
+from .._io import write_json
+from ..config import ALIASES
+from ..errors import ConfigError
+from ..i18n import _, language
+from . import resolve_config, run
+from ..search.engine import (HEARTBEAT_S, PRUNERS, SAMPLERS, PruningCallback, grid_size, hide_password, make_pruner, make_sampler,
                             open_storage, quiet_optuna, storage_url)
-from .search.history import snapshot
-from .search.space import override_line, parse_space, set_line, shown_values
+from ..search.history import snapshot
+from ..search.space import override_line, parse_space, set_line, shown_values
 
 STUDY_FILE, TOP_TRIALS = "study.json", "top-trials.html"
 _STORAGE_ENV = "TUJIE_TUNE_STORAGE"  # how a worker process gets the storage URL: never on a command line (ps shows it)
@@ -150,8 +150,8 @@ def _tune(recipe, overrides, trials, sampler, pruner, workers, storage, study, s
 
 def write_study_report(study_dir) -> Path:
     """study.html (and top-trials.html, when two or more trials ran here) from the folder's study.json."""
-    from .report.compare import compare_runs
-    from .report.study import render_study
+    from ..report.compare import compare_runs
+    from ..report.study import render_study
 
     study_dir = Path(study_dir)
     rows = json.loads((study_dir / STUDY_FILE).read_text(encoding="utf-8"))

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import yaml
 
-from . import config as cfg
-from . import kinds
-from ._io import write_json
-from .errors import ConfigError
-from .i18n import _, language, translated
-from .kinds import build_report
-from .train import distributed
-from .utils import environment, seed_everything
+from .. import config as cfg
+from .. import kinds
+from .._io import write_json
+from ..errors import ConfigError
+from ..i18n import _, language, translated
+from ..kinds import build_report
+from ..train import distributed
+from ..utils import environment, seed_everything
 
 # Keys that may differ between a run and its resumption: how long to train and where.
 RESUMABLE_CHANGES = {"train.epochs", "device", "output_dir", "run_name"}
@@ -44,7 +44,7 @@ class RunResult:
 
 def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None = None) -> cfg.RunConfig:
     """The recipe (or the resumed run's saved config) with `--set` overrides applied and validated."""
-    from .recipes import load_recipe
+    from ..recipes import load_recipe
 
     if recipe is None and resume is None:
         raise ConfigError("No recipe given.", expected="tujie run RECIPE, or tujie run --resume RUN_DIR",
@@ -174,7 +174,7 @@ def _check_checkpoint(run_dir: Path, config: cfg.RunConfig, saved_config: dict) 
     """Refuse a resume with nothing left to train, or from weights that are already NaN, before anything is written."""
     import torch
 
-    from .train.checkpoint import read_checkpoint
+    from ..train.checkpoint import read_checkpoint
 
     path = run_dir / "last.safetensors"
     tensors, meta = read_checkpoint(path)
