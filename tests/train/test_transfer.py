@@ -194,3 +194,38 @@ def test_the_transfer_kind_pretrains_then_transfers_every_way_fraction_and_seed(
 def test_bad_transfer_classes_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.target.classes=\[5, 12\] does not fit digits"):
         _digits_transfer(tmp_path, "transfer.target={dataset: digits, classes: [5, 12]}")
+
+
+def test_a_label_share_is_stratified_seeded_and_keeps_every_class():
+    from tujie.train.transfer import label_share
+
+    labels = torch.tensor([0] * 90 + [1] * 9 + [2] * 1)
+    index = label_share(labels, 0.1, seed=3)
+    assert torch.bincount(labels[index]).tolist() == [9, 1, 1]  # the rare classes keep at least one
+    assert torch.equal(index, label_share(labels, 0.1, seed=3)) and not torch.equal(index, label_share(labels, 0.1, seed=4))
+    assert torch.equal(label_share(labels, 1.0, seed=0), torch.arange(100))
+
+
+def test_runs_are_summarised_per_way_and_fraction_over_seeds():
+    from tujie.train.transfer import summarise_runs
+
+    runs = [{"way": w, "fraction": f, "labels": int(f * 100), "seed": s, "test_accuracy": a}
+            for w, f, s, a in [("a", 0.1, 0, 0.5), ("a", 0.1, 1, 0.7), ("a", 1.0, 0, 0.9), ("b", 0.1, 0, 0.6)]]
+    rows = {(r["way"], r["fraction"]): r for r in summarise_runs(runs)}
+    assert set(rows) == {("a", 0.1), ("a", 1.0), ("b", 0.1)}  # no row for a pair that never ran
+    assert rows["a", 0.1]["mean"] == pytest.approx(0.6) and rows["a", 0.1]["std"] == pytest.approx(0.1414, abs=1e-4)
+    assert rows["b", 0.1]["std"] == 0.0 and rows["a", 1.0]["labels"] == 100
+
+
+def test_head_inputs_are_what_the_head_reads_and_the_model_mode_is_restored():
+    from tujie.train.transfer import head_inputs
+
+    net = _net().train()
+    x = torch.randn(10, 6)
+    got = head_inputs(net, [x[:4], (x[4:],)])
+    net.eval()
+    with torch.no_grad():
+        want = net.act(net.bn(net.stem(x)))
+        want = net.mid(want)
+    assert got.shape == (10, 16) and torch.allclose(got, want, atol=1e-6)  # eval mode: batch norm's running statistics
+    assert net.training is False and head_inputs(net.train(), [x]).shape == (10, 16) and net.training

@@ -96,23 +96,17 @@ def _task(config, spec: TaskSpec, role: str):
 
 def _subset(train, fraction: float, seed: int):
     """A stratified share of the training labels (at least one per class), seeded."""
-    import torch
-
     from ..data.arrays import ArrayDataset
+    from ..train.transfer import label_share
 
-    generator = torch.Generator().manual_seed(seed)
-    picked = []
-    for c in torch.unique(train.y):
-        idx = torch.nonzero(train.y == c).flatten()
-        take = max(1, round(fraction * len(idx)))
-        picked.append(idx[torch.randperm(len(idx), generator=generator)[:take]])
-    index = torch.cat(picked).sort().values
+    index = label_share(train.y, fraction, seed)
     return ArrayDataset(train.x[index], train.y[index])
 
 
 def run(context: RunContext) -> dict:
     """Pretrain on the source task, transfer to the target task every way, fraction and seed."""
     from ..train.checkpoint import save_weights
+    from ..train.transfer import summarise_runs
 
     config, say = context.config, context.say
     section = config.transfer or TransferConfig()
@@ -150,7 +144,7 @@ def run(context: RunContext) -> dict:
                                 "test_accuracy": accuracy, "seconds": seconds})
                 say(_("{way} with {labels} labels ({fraction}), seed {seed}: test accuracy {accuracy:.4f}").format(
                     way=way, labels=len(subset), fraction=f"{fraction:.0%}", seed=seed, accuracy=accuracy))
-    summary = _summarise(results)
+    summary = summarise_runs(results)
     write_json(run_dir / "transfer.json", {
         "source": {"dataset": source_name, "classes": section.source.classes, "train": len(source_train),
                    "test_accuracy": source_accuracy, "seconds": pretrain_s, "history": history.epochs},
@@ -206,31 +200,12 @@ def _transfer_once(config, section, way, pretrained, subset, test, k, epochs, se
 
 def _logistic_regression(model, subset, test) -> float:
     """Test accuracy of scikit-learn's logistic regression on the body's features (the head's input)."""
-    import torch
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    from ..train.transfer import blocks
-
-    head = blocks(model)[-1][1]
-    captured = []
-    hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0].flatten(1).detach()))
+    from ..train.transfer import head_inputs, logistic_probe
 
     def features(x):
-        captured.clear()
-        with torch.no_grad():
-            model.eval()
-            for start in range(0, len(x), 1024):
-                model(x[start:start + 1024])
-        return torch.cat(captured).numpy()
+        return head_inputs(model, (x[start:start + 1024] for start in range(0, len(x), 1024))).numpy()
 
-    try:
-        train_x, test_x = features(subset.x), features(test.x)
-    finally:
-        hook.remove()
-    scaler = StandardScaler().fit(train_x)
-    classifier = LogisticRegression(max_iter=2000).fit(scaler.transform(train_x), subset.y.numpy())
-    return float(classifier.score(scaler.transform(test_x), test.y.numpy()))
+    return logistic_probe(features(subset.x), subset.y.numpy(), features(test.x), test.y.numpy())
 
 
 def _load_body(model, pretrained: dict, sample) -> None:
@@ -249,19 +224,6 @@ def _load_body(model, pretrained: dict, sample) -> None:
     if unexpected or any(not (m == head or m.startswith(head + ".")) for m in missing):
         raise ConfigError("The pretrained weights do not fit the transfer model.", expected="the same architecture",
                           received=f"missing {missing[:4]}, unexpected {unexpected[:4]}", fix="Keep model: the same for both tasks.")
-
-
-def _summarise(results: list[dict]) -> list[dict]:
-    import numpy as np
-
-    rows = []
-    for way in dict.fromkeys(r["way"] for r in results):
-        for fraction in dict.fromkeys(r["fraction"] for r in results):
-            values = [r["test_accuracy"] for r in results if r["way"] == way and r["fraction"] == fraction]
-            labels = next(r["labels"] for r in results if r["way"] == way and r["fraction"] == fraction)
-            rows.append({"way": way, "fraction": fraction, "labels": labels, "mean": float(np.mean(values)),
-                         "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "n": len(values)})
-    return rows
 
 
 # ----------------------------------------------------------------------------------- report

@@ -72,3 +72,35 @@ def label_efficiency(summary: list[dict], names: dict[str, str]) -> bytes:
         ax.set_title(figure_label("Label efficiency: pretrained against from scratch"))
         ax.legend(loc="lower right", fontsize=8)
         return png_bytes(fig)
+
+
+def mlm_pretraining(steps: list[dict], epochs: list[dict]) -> bytes | None:
+    """Masked-language-model pretraining: loss and masked-token accuracy against optimizer steps.
+
+    Args:
+        steps: {"step", "loss", "masked_accuracy"} every few training steps.
+        epochs: the epoch records ({"val_loss", "val_masked_accuracy"}), drawn at the end of each epoch.
+
+    Example:
+        >>> steps = [{"step": s, "loss": 9 - s / 50, "masked_accuracy": s / 1000} for s in (25, 50, 75, 100)]
+        >>> mlm_pretraining(steps, [{"val_loss": 7.1, "val_masked_accuracy": 0.09}])[:4]
+        b'\\x89PNG'
+    """
+    from .style import TRAIN_COLOR, VAL_COLOR
+
+    if not steps:
+        return None
+    per_epoch = steps[-1]["step"] / max(1, len(epochs))
+    with figure_style():
+        fig = new_figure(8.8, 3.2)
+        for ax, key, title in zip(fig.subplots(1, 2), ("loss", "masked_accuracy"),
+                                  (figure_label("MLM loss"), figure_label("masked-token accuracy"))):
+            ax.plot([p["step"] for p in steps], [p[key] for p in steps], color=TRAIN_COLOR, linewidth=1.6,
+                    label=figure_label("train"))
+            points = [(per_epoch * (i + 1), e[f"val_{key}"]) for i, e in enumerate(epochs) if f"val_{key}" in e]
+            if points:
+                ax.plot(*zip(*points), "o", color=VAL_COLOR, markersize=6, label=figure_label("validation"))
+            ax.set_title(title)
+            ax.set_xlabel(figure_label("optimizer step"))
+            ax.legend(loc="best", fontsize=8)
+        return png_bytes(fig)

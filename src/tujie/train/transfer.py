@@ -291,3 +291,96 @@ class BlockSchedule(Callback):
             rows.append({"block": name, "trained": trained, "lr": lr if trained else 0.0})
         self.epochs.append({"epoch": epoch, "blocks": rows})
         write_json(self.path, {"epochs": self.epochs})
+
+
+# ------------------------------------------------------------------ comparing ways of transferring
+def label_share(labels, fraction: float, seed: int):
+    """Indices of a stratified, seeded `fraction` of the samples (at least one per class), sorted.
+
+    What "1% of the labels" means in a label-efficiency curve: each class keeps its share, so a
+    rare class is not left out by chance.
+
+    Example:
+        >>> import torch
+        >>> label_share(torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), 0.5, seed=0).shape
+        torch.Size([4])
+    """
+    import torch
+
+    labels = torch.as_tensor(labels)
+    generator = torch.Generator().manual_seed(seed)
+    picked = []
+    for c in torch.unique(labels):
+        index = torch.nonzero(labels == c).flatten()
+        take = max(1, round(fraction * len(index)))
+        picked.append(index[torch.randperm(len(index), generator=generator)[:take]])
+    return torch.cat(picked).sort().values
+
+
+def summarise_runs(results: list[dict], value: str = "test_accuracy") -> list[dict]:
+    """One row per (way, fraction): {"way", "fraction", "labels", "mean", "std", "n"} over the seeds.
+
+    Example:
+        >>> rows = summarise_runs([{"way": "a", "fraction": 0.1, "labels": 5, "test_accuracy": 0.5},
+        ...                        {"way": "a", "fraction": 0.1, "labels": 5, "test_accuracy": 0.7}])
+        >>> round(rows[0]["mean"], 2), round(rows[0]["std"], 3), rows[0]["n"]
+        (0.6, 0.141, 2)
+    """
+    import statistics
+
+    rows = []
+    for way in dict.fromkeys(r["way"] for r in results):
+        for fraction in dict.fromkeys(r["fraction"] for r in results):
+            runs = [r for r in results if r["way"] == way and r["fraction"] == fraction]
+            if not runs:
+                continue
+            values = [r[value] for r in runs]
+            rows.append({"way": way, "fraction": fraction, "labels": runs[0]["labels"], "mean": statistics.fmean(values),
+                         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "n": len(values)})
+    return rows
+
+
+def head_inputs(model: nn.Module, batches):
+    """What the model's head (its last block) reads, for every sample of `batches`: (N, features), no gradients.
+
+    Feature extraction, the simplest transfer: a pretrained body's output, for a scikit-learn
+    model on top. Each batch is a tuple of the model's inputs (`model(*batch)`), or one tensor.
+
+    Example:
+        >>> import torch
+        >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> head_inputs(net, [torch.randn(3, 4), torch.randn(2, 4)]).shape
+        torch.Size([5, 8])
+    """
+    import torch
+
+    head = blocks(model)[-1][1]
+    captured = []
+    hook = head.register_forward_pre_hook(lambda module, args: captured.append(args[0].flatten(1).detach()))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            for batch in batches:
+                model(*batch) if isinstance(batch, (tuple, list)) else model(batch)
+    finally:
+        hook.remove()
+        model.train(was_training)
+    return torch.cat(captured)
+
+
+def logistic_probe(train_x, train_y, test_x, test_y) -> float:
+    """Test accuracy of scikit-learn's logistic regression on standardised features (arrays).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.r_[np.zeros((5, 2)), np.ones((5, 2))]; y = np.r_[np.zeros(5), np.ones(5)]
+        >>> logistic_probe(x, y, x, y)
+        1.0
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(train_x)
+    classifier = LogisticRegression(max_iter=2000).fit(scaler.transform(train_x), train_y)
+    return float(classifier.score(scaler.transform(test_x), test_y))
