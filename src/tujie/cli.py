@@ -11,6 +11,9 @@
     tujie lr-find mnist-mlp --set optimizer=sgd
     tujie predict runs/imdb-bilstm-20261123-120000 "A wonderful, moving film."
     tujie translate runs/tatoeba-fr-en-attention-20261123-130000 "je suis content ." --beam 5
+    tujie compress runs/mnist-lenet5-20261206-101500 --method prune --method quantize_dynamic
+    tujie export runs/mnist-lenet5-20261206-101500 --format onnx
+    tujie serve runs/mnist-lenet5-20261206-101500 --port 8000
 """
 
 from __future__ import annotations
@@ -260,6 +263,48 @@ def datasets():
 
     for name in data.list():
         typer.echo(name)
+
+
+@app.command()
+def compress(run_dir: Path = typer.Argument(..., help="a trained run directory (its config.yaml and best weights)"),
+             method: list[str] = typer.Option([], "--method", "-m", help="a compression method (repeatable; default: every one "
+                                              "the recipe's compress: section lists); see docs/compress.md"),
+             set_: list[str] = typer.Option([], "--set", help="override a config key: --set compress.finetune_epochs=2 (repeatable)"),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+             lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Compress a trained model (pruning, low-rank, distillation, quantization); writes one compression report."""
+    from .kinds.compress import compress_run
+
+    set_language(lang)
+    result = compress_run(run_dir, methods=method, overrides=set_, verbose=0 if quiet else 1)
+    if not quiet:
+        typer.echo(_("Report: {path}").format(path=result.report))
+
+
+@app.command()
+def export(run_dir: Path = typer.Argument(..., help="a trained run directory (image, tabular or text classifier)"),
+           format_: str = typer.Option("onnx", "--format", "-f", help="onnx, torchscript or safetensors"),
+           output: Optional[Path] = typer.Option(None, "--output", "-o", help="the folder to write (default: RUN_DIR/export-FORMAT)"),
+           check: bool = typer.Option(True, "--check/--no-check", help="onnx: run onnx's checker and compare ONNX Runtime with torch "
+                                      "on 1,000 test inputs")):
+    """Export a trained model for use outside tujie: ONNX (checked against ONNX Runtime), TorchScript or safetensors."""
+    from .deploy.export import export_run
+
+    result = export_run(run_dir, format=format_, output=output, check=check)
+    typer.echo(result.describe())
+
+
+@app.command()
+def serve(run_dir: Path = typer.Argument(..., help="a trained run directory, or a folder written by `tujie export`"),
+          host: str = typer.Option("127.0.0.1", "--host", help="the address to listen on (0.0.0.0: every interface)"),
+          port: int = typer.Option(8000, "--port", help="the port to listen on"),
+          onnx: bool = typer.Option(False, "--onnx", help="answer with ONNX Runtime instead of torch"),
+          max_batch: int = typer.Option(0, "--max-batch", help="dynamic micro-batching: gather up to this many waiting requests "
+                                        "into one forward pass (0: off)")):
+    """Serve a trained model over HTTP (FastAPI + uvicorn): POST /predict, GET /health, /metadata, /docs, and a page at /."""
+    from .deploy.server import serve as run_server
+
+    run_server(run_dir, host=host, port=port, onnx=onnx, max_batch=max_batch)
 
 
 def main(argv: list[str] | None = None) -> int:
