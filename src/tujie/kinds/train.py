@@ -10,7 +10,7 @@ continues from the current step (printed; see `train.optimizers.get_scheduler`).
 more epochs than done, or from NaN weights, is refused before anything in the run is touched.
 
 Files: last.safetensors, best.safetensors, metrics.jsonl, history.csv, schedule.json,
-tensorboard/, grad_stats.jsonl, evaluation.json, samples.safetensors (images),
+tensorboard/, grad_stats.jsonl, evaluation.json, data.json (the data contract: deploy.runs), samples.safetensors (images),
 text_samples.json and tokenizer.json (texts). The report draws them with the shared sections.
 
 Example:
@@ -49,6 +49,10 @@ def run(context: RunContext) -> dict:
     main = distributed.is_main()  # under torchrun only rank 0 writes files
     if main and getattr(data, "tokenizer", None) is not None:  # text runs: prediction needs the very same vocabulary
         data.tokenizer.save(run_dir / "tokenizer.json")
+    if main:  # data.json: what raw input becomes the model's input, for `tujie export` and `tujie serve` (deploy.runs)
+        from ..deploy.runs import write_data_contract
+
+        write_data_contract(run_dir, data)
 
     callbacks = [EarlyStopping(**config.train.early_stopping.model_dump())] if config.train.early_stopping else []
     files, checkpoint = file_callbacks(run_dir, monitor=monitor, grad_stats_every=config.train.grad_stats_every)
