@@ -287,13 +287,7 @@ class Servable:
         if not np.isfinite(x).all():
             raise DataError(f"Model {self.name} received NaN or infinite values.", expected="finite numbers",
                             received=f"{int((~np.isfinite(x)).sum())} non-finite values", fix="Replace the missing values first.")
-        c = self.contract
-        if c.get("pixel_max") is not None and c.get("normalize") is None:  # trained on raw 0..255 values
-            x = x * np.float32(c["pixel_max"])
-        if c.get("mean") is not None:
-            shape = (-1,) + (1,) * (len(self.input_shape) - 1)  # (C, 1, 1) for images, (F,) for tables
-            x = (x - np.asarray(c["mean"], np.float32).reshape(shape)) / np.asarray(c["std"], np.float32).reshape(shape)
-        return np.ascontiguousarray(x, dtype=np.float32)
+        return model_input(x, self.contract)
 
     def metadata(self) -> dict:
         """What `GET /metadata` shows: the model, its classes and input, the backend and the versions."""
@@ -345,6 +339,26 @@ class _AsLogits:
         return out
 
 
+def model_input(x: np.ndarray, contract: dict) -> np.ndarray:
+    """Raw values (N, *input_shape) on the unit scale → the model's input, as the run's data contract says.
+
+    Images: pixels in [0, 1] become what the run trained on (the same, standardised per channel, or
+    0..pixel_max); tables: raw feature values, standardised with the training split's mean and std.
+
+    Example:
+        >>> contract = {"pixel_max": 255.0, "normalize": "standard", "mean": [0.5], "std": [0.25]}
+        >>> model_input(np.full((1, 1, 2, 2), 0.75, np.float32), contract).ravel().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if contract.get("pixel_max") is not None and contract.get("normalize") is None:  # trained on raw 0..pixel_max values
+        x = x * np.float32(contract["pixel_max"])
+    if contract.get("mean") is not None:
+        shape = (-1,) + (1,) * (x.ndim - 2)  # (C, 1, 1) for images (N, C, H, W), (F,) for tables (N, F)
+        x = (x - np.asarray(contract["mean"], np.float32).reshape(shape)) / np.asarray(contract["std"], np.float32).reshape(shape)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
 def probabilities(output: np.ndarray, kind: str) -> np.ndarray:
     """A model's raw output (N, K) or (N, 1) as probabilities (N, K): softmax, or two columns for one binary output.
 
@@ -391,12 +405,12 @@ def load_servable(path, *, backend: str = "torch") -> Servable:
     if backend == "torch":
         return _servable(run.contract, path, path.name, "torch", run.model_name, _count(run.model), run.output,
                          _torch_forward(run.model), run.notes)
-    from .onnx_graph import write_onnx
+    from .onnx_graph import min_sequence, write_onnx
 
     folder = tempfile.TemporaryDirectory(prefix="tujie-onnx-")  # removed when the servable is
     onnx_file = write_onnx(run.model, Path(folder.name) / ONNX_FILE, task=run.task, input_shape=_input_shape(run.contract))
     return _servable(run.contract, path, path.name, "onnxruntime", run.model_name, _count(run.model), run.output,
-                     _ort_forward(onnx_file), run.notes, keep=folder)
+                     _ort_forward(onnx_file, min_sequence(run.model)), run.notes, keep=folder)
 
 
 def _from_export(path: Path, backend: str) -> Servable:
@@ -415,7 +429,7 @@ def _from_export(path: Path, backend: str) -> Servable:
             raise DataError(f"{path} holds a {info.get('format')} export, not an ONNX model.", expected=f"{ONNX_FILE} in the folder",
                             received=f"a folder holding {', '.join(sorted(p.name for p in path.iterdir())[:8])}",
                             fix="Export with `tujie export RUN_DIR --format onnx`, or load this folder with backend torch.")
-        return _servable(contract, path, name, "onnxruntime", model_name, parameters, output, _ort_forward(path / ONNX_FILE))
+        return _servable(contract, path, name, "onnxruntime", model_name, parameters, output, _ort_forward(path / ONNX_FILE, int(info.get("min_tokens") or 1)))
     from ..models.saving import ARCHITECTURE, WEIGHTS, load_model
 
     if not (path / ARCHITECTURE).is_file():
@@ -456,13 +470,19 @@ def _torch_forward(model):
     return forward
 
 
-def _ort_forward(onnx_file: Path):
-    """numpy in, numpy out: one ONNX Runtime session, its inputs fed by position (input, or tokens [, lengths])."""
+def _ort_forward(onnx_file: Path, min_tokens: int = 1):
+    """numpy in, numpy out: one ONNX Runtime session, its inputs fed by position (input, or tokens [, lengths]).
+
+    Token ids shorter than `min_tokens` are padded with id 0 (their lengths unchanged; see `onnx_graph.min_sequence`).
+    """
     from .onnx_graph import ort_session
 
     session = ort_session(onnx_file)
     names = [i.name for i in session.get_inputs()]
 
     def forward(*arrays):
+        first = arrays[0]
+        if first.dtype.kind in "iu" and first.ndim == 2 and first.shape[1] < min_tokens:  # (batch, seq) token ids
+            arrays = (np.pad(first, ((0, 0), (0, min_tokens - first.shape[1]))), *arrays[1:])
         return session.run(None, {n: np.ascontiguousarray(a) for n, a in zip(names, arrays)})[0]
     return forward
