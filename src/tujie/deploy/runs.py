@@ -32,6 +32,7 @@ import numpy as np
 
 from .._io import write_json
 from ..errors import ConfigError, DataError, ShapeError
+from ..i18n import _
 
 DATA_FILE = "data.json"  # the data contract
 EXPORT_FILE = "export.json"  # what `tujie export` wrote, and how the model's output reads
@@ -102,13 +103,15 @@ def read_data_contract(run_dir, config=None) -> tuple[dict, list[str]]:
         contract = {"format": CONTRACT_FORMAT, "dataset": d.name, "task": "text", "classes": _classes_of(config),
                     "input_shape": None, "normalize": None, "mean": None, "std": None, "pixel_max": None,
                     "tokenizer": "tokenizer.json", "max_len": int(config.text.max_len)}
-        return contract, [f"{run_dir.name} has no {DATA_FILE} (written by runs since issue 16): the contract was read from config.yaml."]
+        return contract, [_("{run} has no data.json (runs write it since issue 16): its data contract was read from "
+                            "config.yaml.").format(run=run_dir.name)]
     from .. import data as datasets
 
     bundle = datasets.load(d.name, data_dir=d.data_dir, validation_split=d.validation_split, seed=config.seed,
                            normalize=d.normalize, limit=d.limit)
-    return data_contract(bundle), [f"{run_dir.name} has no {DATA_FILE} (written by runs since issue 16): the normalisation "
-                                   f"was rebuilt from config.yaml and the {d.name} data, which this needs."]
+    return data_contract(bundle), [_("{run} has no data.json (runs write it since issue 16): its normalisation was rebuilt "
+                                     "from config.yaml and the {dataset} data, which this needs.").format(run=run_dir.name,
+                                                                                                          dataset=d.name)]
 
 
 def read_run_config(run_dir):
