@@ -114,6 +114,26 @@ def test_synthetic_inputs_when_the_data_are_not_here(digits_run, tmp_path, monke
     assert r.checked and r.samples == 1000 and r.source.startswith("synthetic inputs") and r.max_abs_diff <= 1e-4
 
 
+def test_quantize_writes_an_int8_onnx_beside_the_float_one_and_checks_its_classes(digits_run, tmp_path, monkeypatch):
+    # the bar lowered to 99%: on 360 images one flipped decision is 99.7%, and int8 kernels differ between CPUs
+    monkeypatch.setattr(export_module, "QUANTIZED_AGREEMENT", 0.99)
+    r = export_run(digits_run, output=tmp_path / "int8", quantize=True)
+    q = r.quantized
+    assert [p.name for p in r.files][:2] == ["model.onnx", "model.int8.onnx"]
+    assert q["size_mb"]["int8"] < q["size_mb"]["float"] and set(q["latency"]) == {"1", "64"}
+    assert q["agreement"] >= 0.99 and q["max_abs_diff"] > 0  # rounded, yet (nearly) the same decisions
+    assert json.loads((r.output / "export.json").read_text())["check"]["quantized"]["agreement"] == q["agreement"]
+    assert "int8 against torch: same class" in r.describe()
+    monkeypatch.setattr(export_module, "QUANTIZED_AGREEMENT", 1.01)  # a bar no model clears
+    with pytest.raises(ParityError, match="int8 model predicts another class") as info:
+        export_run(digits_run, output=tmp_path / "refused", quantize=True)
+    assert "int8 file was removed" in str(info.value)
+    assert not (tmp_path / "refused" / "model.int8.onnx").exists()
+    assert load_servable(tmp_path / "refused", backend="onnxruntime").task == "image"  # the float export stands
+    with pytest.raises(ConfigError, match="Only ONNX exports are quantized"):
+        export_run(digits_run, format="safetensors", quantize=True)
+
+
 class EigenvalueHead(torch.nn.Module):
     """A model with an operation ONNX has no form for (eigenvalues)."""
 

@@ -47,6 +47,8 @@ from .runs import DATA_FILE, EXPORT_FILE, ONNX_FILE, RunModel, load_run_model, m
 
 FORMATS = ("onnx", "torchscript", "safetensors")
 TOLERANCE = 1e-4  # float models: the largest |ONNX Runtime - torch| allowed on any output
+QUANTIZED_AGREEMENT = 0.999  # int8 models: the share of inputs on which they must pick torch's class
+INT8_FILE = "model.int8.onnx"
 CHECK_SAMPLES = 1000
 LATENCY_BATCHES = (1, 64)
 
@@ -70,6 +72,7 @@ class ExportResult:
     agreement: float | None = None  # share of inputs where both predict the same class
     latency: dict = field(default_factory=dict)  # {"torch": {"1": ms, "64": ms}, "onnxruntime": {...}}
     notes: list[str] = field(default_factory=list)
+    quantized: dict | None = None  # onnx with quantize=True: the int8 file's size, agreement and latency
 
     def describe(self) -> str:
         lines = [_("Exported {run} as {format} to {output}").format(run=self.run_dir.name, format=self.format, output=self.output)]
@@ -82,6 +85,15 @@ class ExportResult:
                 ort, torch_ms = self.latency["onnxruntime"][batch], self.latency["torch"][batch]
                 lines.append(_("Latency at batch {batch}: ONNX Runtime {ort} ms, torch {torch} ms (torch ÷ ONNX Runtime = {ratio})").format(
                     batch=batch, ort=f"{ort:.3f}", torch=f"{torch_ms:.3f}", ratio=f"{torch_ms / ort:.2f}"))
+        q = self.quantized
+        if q:
+            lines.append(_("int8 ({file}, ONNX Runtime dynamic quantization): {int8} MB against {float} MB").format(
+                file=q["file"], int8=f"{q['size_mb']['int8']:.3f}", float=f"{q['size_mb']['float']:.3f}"))
+            if q.get("agreement") is not None:
+                lines.append(_("int8 against torch: same class {agreement}, max |difference| {diff}; latency {b1} ms at "
+                               "batch 1, {b64} ms at batch 64").format(
+                    agreement=f"{q['agreement']:.2%}", diff=f"{q['max_abs_diff']:.2e}", b1=f"{q['latency']['1']:.3f}",
+                    b64=f"{q['latency']['64']:.3f}"))
         lines += self.notes
         return "\n".join(lines)
 
@@ -91,7 +103,8 @@ class ExportResult:
         return data
 
 
-def export_run(run_dir, *, format: str = "onnx", output=None, check: bool = True) -> ExportResult:  # noqa: A002 (the CLI's name)
+def export_run(run_dir, *, format: str = "onnx", output=None, check: bool = True,  # noqa: A002 (the CLI's name)
+               quantize: bool = False) -> ExportResult:
     """Export a trained classifier run to `output` (default RUN_DIR/export-FORMAT) and check the result against torch.
 
     Args:
@@ -100,6 +113,9 @@ def export_run(run_dir, *, format: str = "onnx", output=None, check: bool = True
         output: the folder to write; made if missing, its files replaced.
         check: compare the exported model with torch on up to 1,000 test inputs (onnx: also onnx's checker and
             the latency of ONNX Runtime against torch at batch 1 and 64).
+        quantize: onnx only: also write model.int8.onnx, quantized by ONNX Runtime (dynamic int8: weights int8,
+            activations quantized on the fly), refused unless it predicts the same class as torch on >= 99.9% of
+            the inputs. (torch's own int8 models cannot be exported; see `onnx_graph.unsupported`.)
 
     Returns:
         An `ExportResult`; export.json in the folder holds the same numbers.
@@ -116,14 +132,25 @@ def export_run(run_dir, *, format: str = "onnx", output=None, check: bool = True
     files = _contract_files(run, output)
     result = ExportResult(format, output, [], run.run_dir, notes=list(run.notes))
     inputs = _check_inputs(run, result) if check else []
+    if quantize and format != "onnx":
+        raise ConfigError("Only ONNX exports are quantized here.", expected="format onnx with quantize",
+                          received=f"format={format!r}, quantize=True", fix="Export with --format onnx, or leave quantize off.")
+    refused = None
     if format == "onnx":
         files.insert(0, _export_onnx(run, output, inputs, result, check))
+        if quantize:
+            try:
+                files.insert(1, _quantize_onnx(run, files[0], inputs, result))
+            except ParityError as e:  # the float export stands (export.json below); the int8 one is refused
+                refused = e
     elif format == "torchscript":
         files.insert(0, _export_program(run, output, inputs, result))
     else:
         files[:0] = _export_safetensors(run, output, inputs, result)
     result.files = files + [output / EXPORT_FILE]
     write_json(output / EXPORT_FILE, _export_info(run, result))  # written last: a folder with export.json is complete
+    if refused is not None:
+        raise refused
     return result
 
 
@@ -171,7 +198,7 @@ def _export_info(run: RunModel, result: ExportResult) -> dict:
             "weights": run.weights.name, "inputs": inputs, "min_tokens": min_sequence(run.model) if text else None,
             "versions": versions, "exported": dt.datetime.now().isoformat(timespec="seconds"),
             "check": {k: v for k, v in result.to_dict().items() if k in ("checked", "samples", "source", "max_abs_diff",
-                                                                           "agreement", "latency", "notes")},
+                                                                           "agreement", "latency", "notes", "quantized")},
             "files": [p.name for p in result.files]}
 
 
@@ -268,6 +295,45 @@ def _export_onnx(run: RunModel, output: Path, inputs: list[tuple], result: Expor
         path.unlink(missing_ok=True)  # never leave a model that computes something else where a server would find it
         raise
     result.latency = _latency(run, inputs, ort)
+    return path
+
+
+def _quantize_onnx(run: RunModel, float_file: Path, inputs: list[tuple], result: ExportResult) -> Path:
+    """model.int8.onnx by ONNX Runtime's dynamic quantization, checked for class agreement with torch (>= 99.9%)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .._io import atomic_path
+    from .onnx_graph import ort_session
+
+    path = float_file.with_name(INT8_FILE)
+    with atomic_path(path) as tmp, _quiet():  # ORT logs advice on pre-processing, meant for static quantization
+        quantize_dynamic(float_file, tmp, weight_type=QuantType.QInt8)
+    result.quantized = {"file": path.name, "size_mb": {"float": float_file.stat().st_size / 1e6, "int8": path.stat().st_size / 1e6},
+                        "agreement": None, "max_abs_diff": None, "latency": {}}
+    if not inputs:
+        return path
+    session = ort_session(path)
+    names = [i.name for i in session.get_inputs()]
+
+    def int8(*arrays):
+        return session.run(None, dict(zip(names, arrays)))[0]
+
+    diff, same, total = 0.0, 0, 0
+    for arrays in inputs:
+        ours, theirs = _torch_outputs(run, arrays), int8(*arrays)
+        diff = max(diff, float(np.abs(ours - theirs).max()))
+        same += int((probabilities(ours, run.output).argmax(1) == probabilities(theirs, run.output).argmax(1)).sum())
+        total += len(ours)
+    agreement = same / max(total, 1)
+    result.quantized.update(agreement=agreement, max_abs_diff=diff,
+                            latency=_latency(run, inputs, int8)["onnxruntime"])
+    if agreement < QUANTIZED_AGREEMENT:
+        path.unlink(missing_ok=True)
+        raise ParityError(f"The int8 model predicts another class than torch on {total - same:,} of {total:,} inputs "
+                          f"({result.source}).", expected=f"the same class on >= {QUANTIZED_AGREEMENT:.1%} of the inputs",
+                          received=f"{agreement:.2%} (max |difference| {diff:.2e})",
+                          fix="The int8 file was removed; model.onnx (float) is exported and checked. Serve the float model, "
+                              "or train longer: confident models lose fewer decisions to rounding.")
     return path
 
 
