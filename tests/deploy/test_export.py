@@ -94,6 +94,8 @@ def test_no_check_writes_the_file_without_comparing(digits_run, tmp_path):
     r = export_run(digits_run, output=tmp_path / "quick", check=False)
     assert not r.checked and r.latency == {} and (tmp_path / "quick" / "model.onnx").is_file()
     assert "Parity" not in r.describe()
+    export_run(digits_run, output=tmp_path / "quick", format="safetensors", check=False)  # the same folder, another format
+    assert not (tmp_path / "quick" / "model.onnx").exists()  # an earlier export's model is never left to be served
 
 
 def test_a_mismatch_beyond_the_tolerance_is_refused_and_the_file_removed(digits_run, tmp_path, monkeypatch):

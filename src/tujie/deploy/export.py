@@ -50,6 +50,7 @@ TOLERANCE = 1e-4  # float models: the largest |ONNX Runtime - torch| allowed on 
 QUANTIZED_AGREEMENT = 0.999  # int8 models: the share of inputs on which they must pick torch's class
 INT8_FILE = "model.int8.onnx"
 CHECK_SAMPLES = 1000
+MODEL_FILES = (ONNX_FILE, INT8_FILE, "model.pt2", "model.pt", "weights.safetensors", "architecture.json")  # what formats write
 LATENCY_BATCHES = (1, 64)
 
 
@@ -127,14 +128,14 @@ def export_run(run_dir, *, format: str = "onnx", output=None, check: bool = True
     if format not in FORMATS:
         raise ConfigError("Invalid value received for `format`.", expected=" or ".join(FORMATS), received=f"format={format!r}",
                           fix=f"{closest(str(format), FORMATS)} Pass --format onnx, torchscript or safetensors.".lstrip())
+    if quantize and format != "onnx":
+        raise ConfigError("Only ONNX exports are quantized here.", expected="format onnx with quantize",
+                          received=f"format={format!r}, quantize=True", fix="Export with --format onnx, or leave quantize off.")
     run = load_run_model(run_dir)
     output = _output_folder(run.run_dir, format, output)
     files = _contract_files(run, output)
     result = ExportResult(format, output, [], run.run_dir, notes=list(run.notes))
     inputs = _check_inputs(run, result) if check else []
-    if quantize and format != "onnx":
-        raise ConfigError("Only ONNX exports are quantized here.", expected="format onnx with quantize",
-                          received=f"format={format!r}, quantize=True", fix="Export with --format onnx, or leave quantize off.")
     refused = None
     if format == "onnx":
         files.insert(0, _export_onnx(run, output, inputs, result, check))
@@ -166,7 +167,9 @@ def _output_folder(run_dir: Path, format: str, output) -> Path:  # noqa: A002
         output.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise output_error(output, e) from None
-    (output / EXPORT_FILE).unlink(missing_ok=True)  # the folder is incomplete until the new export.json is written
+    # an earlier export's model files would be served as this one's: gone, and export.json last of all (written again last)
+    for name in (*MODEL_FILES, EXPORT_FILE):
+        (output / name).unlink(missing_ok=True)
     return output
 
 
