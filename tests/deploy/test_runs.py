@@ -154,6 +154,23 @@ def test_bad_paths_say_what_is_missing_and_how_to_make_it(tmp_path, digits_run):
         load_servable(digits_run[0], backend="tensorflow")
 
 
+def test_damaged_weights_and_onnx_files_are_data_errors(tmp_path, digits_run):
+    import shutil
+
+    run_dir = tmp_path / "damaged"
+    shutil.copytree(digits_run[0], run_dir)
+    (run_dir / "best.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(DataError, match="corrupted or truncated"):
+        load_servable(run_dir)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(digits_run[0] / "data.json", folder / "data.json")
+    (folder / "export.json").write_text(json.dumps({"format": "onnx", "run": "x", "model": "mlp"}))
+    (folder / "model.onnx").write_bytes(b"\x00garbage")
+    with pytest.raises(DataError, match="ONNX Runtime cannot read.*tujie export RUN_DIR"):
+        load_servable(folder, backend="onnxruntime")
+
+
 def test_a_run_trained_from_python_is_refused_with_the_way_out(tmp_path, digits_run):
     run_dir = tmp_path / "python"  # what fit(..., run_dir=...) leaves: its config.yaml is a record, not a recipe
     run_dir.mkdir()

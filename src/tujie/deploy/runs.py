@@ -31,7 +31,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .._io import write_json
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import CheckpointError, ConfigError, DataError, ShapeError
 from ..i18n import _
 
 DATA_FILE = "data.json"  # the data contract
@@ -215,7 +215,10 @@ def load_run_model(run_dir) -> RunModel:
     if contract["task"] == "text":
         sizes.vocab_size = _tokenizer(run_dir, contract).vocab_size
     model = build_model(config, sizes)
-    load_weights(model, weights)  # names and shapes checked; lazy layers take their sizes from the weights
+    try:
+        load_weights(model, weights)  # names and shapes checked; lazy layers take their sizes from the weights
+    except CheckpointError as e:  # a damaged or foreign file: the same paragraph, as the data error serving expects
+        raise DataError(e.what, expected=e.expected, received=e.received, fix=e.fix) from None
     return RunModel(model.eval(), config.model.name, contract, output_kind(config), run_dir, weights, notes)
 
 
@@ -480,7 +483,12 @@ def _ort_forward(onnx_file: Path, min_tokens: int = 1):
     """
     from .onnx_graph import ort_session
 
-    session = ort_session(onnx_file)
+    try:
+        session = ort_session(onnx_file)
+    except Exception as e:  # noqa: BLE001  ONNX Runtime's own errors (a damaged or foreign file) have no common base
+        raise DataError(f"ONNX Runtime cannot read {onnx_file} ({type(e).__name__}: {str(e)[:200]}).",
+                        expected="a model.onnx written by `tujie export`", received=f"{Path(onnx_file).stat().st_size:,} bytes",
+                        fix="Export the run again: tujie export RUN_DIR --format onnx.") from None
     names = [i.name for i in session.get_inputs()]
 
     def forward(*arrays):
