@@ -113,11 +113,10 @@ class PixelServable:
     """
 
     name, task, backend, input_shape = "ink-bands", "image", "torch", (1, 28, 28)
-    classes = [str(k) for k in range(10)]
     run_dir = Path(".")
 
     def __init__(self):
-        self.seen = []
+        self.classes, self.seen = [str(k) for k in range(10)], []
 
     def predict_proba(self, x):
         x = np.asarray(x, dtype=np.float64)  # (N, 1, 28, 28)
@@ -189,3 +188,37 @@ def test_the_page_speaks_chinese_with_lang_zh(browser):
         seen = _draw_stroke(browser, server.url + "/?lang=zh", [(0.3, 0.5), (0.5, 0.5), (0.7, 0.5)])
     assert seen["title"] == "试一试模型"
     assert seen["answer"].startswith("预测结果")
+
+
+class ReviewServable:
+    """A "sentiment model" that counts happy and sad words: enough to see the page send what was typed."""
+
+    name, task, backend, input_shape = "word-counter", "text", "torch", None
+    run_dir = Path(".")
+
+    def __init__(self):
+        self.classes, self.seen = ["negative", "positive"], []
+
+    def predict_proba(self, texts):
+        self.seen.extend(texts)
+        happy = np.array([1 + sum(w in t.lower() for w in ("wonderful", "great", "loved")) for t in texts], dtype=float)
+        sad = np.array([1 + sum(w in t.lower() for w in ("dull", "boring", "awful")) for t in texts], dtype=float)
+        return np.stack([sad, happy], axis=1) / (happy + sad)[:, None]
+
+    def metadata(self):
+        return {"name": self.name, "task": self.task, "classes": self.classes}
+
+
+def test_typing_a_review_shows_the_text_models_answer(browser):
+    servable = ReviewServable()
+    with BackgroundServer(create_app(servable)) as server:
+        browser.call("Page.navigate", url=server.url + "/")
+        browser.wait_for("document.readyState === 'complete' && document.body.getAttribute('data-ready') === '1'")
+        assert browser.evaluate("document.getElementById('pad') === null || document.getElementById('draw').hidden")
+        browser.evaluate("document.getElementById('review').focus()")
+        browser.call("Input.insertText", text="A wonderful film, I loved it")
+        browser.wait_for("document.getElementById('answer').getAttribute('data-label') === 'positive'")
+        bars = browser.evaluate("Array.prototype.map.call(document.querySelectorAll('.bar'), "
+                                "function (row) { return Number(row.getAttribute('data-p')); })")
+    assert servable.seen[-1] == "A wonderful film, I loved it"
+    assert sum(bars) == pytest.approx(1.0) and bars[1] == pytest.approx(0.75)

@@ -79,9 +79,14 @@ def samples():
 
 
 @pytest.fixture(scope="module")
-def server(digits):
-    with BackgroundServer(create_app(digits, max_items=MAX_ITEMS, max_request_bytes=MAX_BYTES)) as running:
-        yield running.url
+def running(digits):
+    with BackgroundServer(create_app(digits, max_items=MAX_ITEMS, max_request_bytes=MAX_BYTES)) as background:
+        yield background
+
+
+@pytest.fixture(scope="module")
+def server(running):
+    return running.url
 
 
 def test_predict_answers_every_sample_with_the_models_own_probabilities(server, digits, samples):
@@ -352,3 +357,18 @@ def test_inputs_are_converted_or_refused_without_a_server():
         text_batch([{"text": "hello"}])
     with pytest.raises(Exception, match="max_batch"):
         create_app(Stub(), max_batch=-1)
+
+
+def test_answers_leave_without_waiting_for_nagles_algorithm(running):
+    """The listening socket says it is TCP, so asyncio turns Nagle off on every connection (40 ms per answer otherwise)."""
+    import http.client
+    import socket
+
+    connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+    try:
+        connection.request("GET", "/health")
+        assert connection.getresponse().read()
+        sockets = [c.transport.get_extra_info("socket") for c in running.server.server_state.connections]
+        assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+    finally:
+        connection.close()

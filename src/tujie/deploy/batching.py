@@ -1,11 +1,12 @@
-"""Dynamic micro-batching: requests that arrive within a few milliseconds share one forward pass.
+"""Dynamic micro-batching: requests that wait at the same time share one forward pass.
 
 A model answers 32 samples in one call almost as fast as one sample; thirty-two callers who
 each ask for one wait thirty-two times. `MicroBatcher` puts every request on an asyncio queue;
-one worker task takes the first, keeps gathering for at most `max_wait_s` (or until
-`max_batch` samples are waiting), runs the model ONCE in a worker thread (so the event loop
+one worker task takes the first, gathers the others waiting (for at most `max_wait_s` more,
+and at most `max_batch` samples), runs the model ONCE in a worker thread (so the event loop
 keeps accepting requests meanwhile) and hands each request its own rows of the answer. While
-the model runs, new requests queue up, so under load batches form without any waiting.
+the model runs, new requests queue up, so under load batches form without any waiting:
+`max_wait_s=0` (the server's default) adds no latency to a lone request.
 
 Example:
     >>> import asyncio, numpy as np
@@ -28,8 +29,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,13 +56,13 @@ class MicroBatcher:
     Args:
         predict: inputs (N, ...) or N texts -> probabilities (N, K); called in a worker thread.
         max_batch: most samples per forward pass (a single larger request still runs, alone).
-        max_wait_s: how long the first request of a batch waits for company.
+        max_wait_s: how long the first request of a batch waits for company (0: only those already queued).
 
     Attributes:
         batch_sizes: the number of samples of every forward pass so far (for tests and /metadata).
     """
 
-    def __init__(self, predict: Callable[[Any], np.ndarray], max_batch: int, max_wait_s: float = 0.005):
+    def __init__(self, predict: Callable[[Any], np.ndarray], max_batch: int, max_wait_s: float = 0.0):
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self.predict, self.max_batch, self.max_wait_s = predict, int(max_batch), float(max_wait_s)
@@ -137,7 +139,7 @@ class MicroBatcher:
             self.batch_sizes.append(len(batch))
             try:
                 probabilities = await asyncio.to_thread(self.predict, batch)  # (N, K)
-            except Exception as error:  # every request of the batch gets the error, the worker lives on
+            except Exception as error:  # noqa: BLE001 - every request of the batch gets the error, the worker lives on
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(error)

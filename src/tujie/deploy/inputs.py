@@ -64,11 +64,19 @@ def check_batch_size(count: int, max_items: int, what: str = "inputs") -> None:
                              fix=f"Split the batch into requests of {max_items} samples or fewer.")
 
 
-def _numbers(sample, index: int) -> np.ndarray:
+def _numbers(sample, index: int, strict: bool = True) -> np.ndarray:
     """One sample as float64, refusing strings, booleans, objects and ragged lists by name.
 
-    The types are checked before numpy sees them: `np.asarray(["0.5"], float)` would quietly read the string.
+    numpy reads a list of numbers fast, and turns any string into a non-numeric dtype; but it
+    reads `True` as 1.0, so `strict` (the request may hold true/false) walks every value first.
     """
+    if not strict:
+        try:
+            array = np.asarray(sample)
+        except ValueError:
+            array = None  # ragged: the walk below names it
+        if array is not None and array.dtype.kind in "iuf":
+            return array.astype(np.float64, copy=False)
     wrong = sorted({type(v).__name__ for v in _leaves(sample) if isinstance(v, bool) or not isinstance(v, (int, float))})
     if wrong:
         raise RequestRefused(f"inputs[{index}] holds values that are not numbers ({', '.join(wrong)}).",
@@ -95,13 +103,15 @@ def _leaves(value):
             yield item
 
 
-def image_or_tabular_batch(inputs: list, input_shape: tuple, *, task: str) -> np.ndarray:
+def image_or_tabular_batch(inputs: list, input_shape: tuple, *, task: str, strict: bool = True) -> np.ndarray:
     """JSON samples -> a float32 array (N, *input_shape), or a `RequestRefused` naming the first fault.
 
     Args:
         inputs: the request's samples, each a nested list of numbers.
         input_shape: one sample's shape, e.g. (1, 28, 28).
         task: "image" (values must lie in [0, 1]) or "tabular" (any finite numbers).
+        strict: check every value's type in Python (slower); the server passes False when the
+            request's body holds no `true`/`false`, the one thing numpy would read as a number.
     """
     input_shape = tuple(int(d) for d in input_shape)
     size = math.prod(input_shape)
@@ -112,7 +122,7 @@ def image_or_tabular_batch(inputs: list, input_shape: tuple, *, task: str) -> np
                                  expected=f"for this {task} model, each sample a nested list of shape {_shape_text(input_shape)}",
                                  received=f"inputs[{index}]={_preview(sample)}",
                                  fix="Send {\"inputs\": [sample, ...]} with each sample a list of numbers.")
-        array = _numbers(sample, index)
+        array = _numbers(sample, index, strict)
         if array.shape != input_shape:
             if array.shape == (size,) or _squeezed(array.shape) == _squeezed(input_shape):
                 array = array.reshape(input_shape)  # flat, or without its size-1 axes: the same numbers

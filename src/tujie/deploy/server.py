@@ -16,8 +16,8 @@ Every input is checked before the model sees it (`deploy/inputs.py`); a refusal 
 (wrong shape, type, NaN, empty batch), 413 (too many samples, body too large) or 415 (a file
 for a model that takes no images) with one paragraph `{"detail": "..."}` saying what was wrong
 and how to fix it. An unexpected failure answers 500 with a short message; the traceback goes
-to the server's log, never to the client. With `max_batch > 0`, requests arriving within a few
-milliseconds share one forward pass (`deploy/batching.py`).
+to the server's log, never to the client. With `max_batch > 0`, requests that wait together
+share one forward pass (`deploy/batching.py`).
 
 Example:
     >>> import numpy as np
@@ -60,7 +60,9 @@ log = logging.getLogger("tujie.serve")
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 2**20  # 8 MiB: 256 MNIST images as JSON are ~1.5 MB
 DEFAULT_MAX_ITEMS = 256
-BATCH_WAIT_MS = 5.0  # how long a request waits for company when micro-batching
+# How long the first request of a micro-batch waits for company. 0: none, the batch is whatever queued while the
+# model was busy; measured best here at concurrency 1, 8 and 32 (bench/serve_load.py, docs/benchmarks.md §22.2).
+BATCH_WAIT_MS = 0.0
 PAGE_DIR = Path(__file__).with_name("page")
 # The page loads nothing from elsewhere: this policy makes the browser refuse it if it ever tried.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -218,7 +220,8 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
             forward pass (0: every request runs alone).
         max_request_bytes: the largest request body accepted (413 above it).
         max_items: the most samples in one request (413 above it).
-        batch_wait_ms: how long the first request of a micro-batch waits for others.
+        batch_wait_ms: how long the first request of a micro-batch waits for others (0: it takes
+            the requests already waiting, which under load are those that came while the model ran).
 
     Returns:
         The app; `app.state.servable` and `app.state.batcher` (None without micro-batching) hold
@@ -280,7 +283,8 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
             return text_batch(inputs)
         if servable.input_shape is None:
             raise RuntimeError(f"the {servable.task} model {servable.name} has no input shape")
-        return image_or_tabular_batch(inputs, servable.input_shape, task=servable.task)
+        booleans = b"true" in body or b"false" in body  # numpy would read them as 1.0 and 0.0
+        return image_or_tabular_batch(inputs, servable.input_shape, task=servable.task, strict=booleans)
 
     async def file_inputs(request: Request, invert: bool):
         if not _takes_images(servable):
@@ -422,9 +426,16 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"Invalid port {port}.", expected="0 to 65535 (0: any free port)", received=f"--port {port}",
                           fix="Pass --port 8000, for example.")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets whose
+    # proto says TCP; with Nagle on, every answer waits ~40 ms for the client's delayed ACK.
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
-        return socket.create_server((host, port), family=family)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(2048)
+        return listening
     except OSError as error:
+        listening.close()
         raise ConfigError(f"Cannot listen on {host}:{port}: {error.strerror or error}.",
                           expected="a free port on an address of this machine",
                           received=f"--host {host} --port {port}",
@@ -470,7 +481,7 @@ class BackgroundServer:
             self._thread.join(timeout)
         self._socket.close()
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -478,7 +489,7 @@ class BackgroundServer:
 
 
 def serve(run_dir, *, host: str = "127.0.0.1", port: int = 8000, onnx: bool = False, max_batch: int = 0,
-          log_level: str = "info") -> None:
+          batch_wait_ms: float = BATCH_WAIT_MS, log_level: str = "info") -> None:
     """Load the run's model and serve it until Ctrl+C (blocks).
 
     Args:
@@ -487,6 +498,8 @@ def serve(run_dir, *, host: str = "127.0.0.1", port: int = 8000, onnx: bool = Fa
         port: the port (0: any free one; the URL printed says which).
         onnx: answer with ONNX Runtime instead of torch.
         max_batch: dynamic micro-batching up to this many samples per forward pass (0: off).
+        batch_wait_ms: how long the first request of a micro-batch waits for others (0: take only
+            those already waiting).
         log_level: uvicorn's log level ("info" logs every request).
     """
     import uvicorn
@@ -497,7 +510,7 @@ def serve(run_dir, *, host: str = "127.0.0.1", port: int = 8000, onnx: bool = Fa
         raise ConfigError("Invalid value received for --max-batch.", expected="an integer >= 0 (0: no micro-batching)",
                           received=f"--max-batch {max_batch}", fix="Pass --max-batch 32, for example.")
     servable = load_servable(run_dir, backend="onnxruntime" if onnx else "torch")
-    app = create_app(servable, max_batch=max_batch)
+    app = create_app(servable, max_batch=max_batch, batch_wait_ms=batch_wait_ms)
     listening = _listen(host, port)
     bound = listening.getsockname()[1]
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
