@@ -67,6 +67,18 @@ def test_the_export_folder_serves_alone(onnx_export, digits_run, tmp_path):
         load_servable(moved)  # torch cannot read an ONNX folder: said, with the way out
 
 
+def test_a_binary_tabular_run_exports_and_serves_raw_features_from_the_folder(tmp_path):
+    run_dir, net, standardised = make_run(tmp_path / "cancer", dataset="breast_cancer", loss="bce_with_logits",
+                                          model={"name": "mlp", "hidden": [8]}, steps=20)
+    r = export_run(run_dir)
+    assert r.samples == len(standardised.test) and r.max_abs_diff <= 1e-4 and r.agreement == 1.0
+    assert json.loads((r.output / "export.json").read_text())["output"] == "binary_logits"
+    raw = tj.data.load("breast_cancer", normalize=None).test.x[:6].numpy()  # the table's own units
+    probs = load_servable(r.output, backend="onnxruntime").predict_proba(raw)
+    with torch.no_grad():
+        np.testing.assert_allclose(probs[:, 1], net(standardised.test.x[:6]).sigmoid().numpy().ravel(), atol=1e-5)
+
+
 def test_torchscript_format_writes_a_torch_export_program(digits_run, tmp_path):
     r = export_run(digits_run, format="torchscript", output=tmp_path / "ts")
     assert r.files[0].name == "model.pt2" and r.max_abs_diff == 0.0
