@@ -163,9 +163,10 @@ def main() -> int:
             # other work on a shared machine weighs on every setting alike
             for concurrency in LEVELS:
                 tries = [[] for _ in servers]
-                for _ in range(args.rounds):
-                    for server_tries, (_process, port) in zip(tries, servers):
-                        server_tries.append(load(port, bodies, concurrency, args.requests, args.limit_s))
+                for round_index in range(args.rounds):
+                    for k in range(len(servers)):  # each round starts with the next server: no setting always goes first
+                        k = (k + round_index) % len(servers)
+                        tries[k].append(load(servers[k][1], bodies, concurrency, args.requests, args.limit_s))
                 for (max_batch, wait), server_tries in zip(settings, tries):
                     in_order = [t["requests_per_s"] for t in server_tries]  # round by round, for the ratios
                     server_tries = sorted(server_tries, key=lambda t: t["requests_per_s"])

@@ -147,6 +147,7 @@ def test_health_metadata_and_the_openapi_schema(server, digits):
 NOT_AN_IMAGE = b"GIF89a but not really"
 REFUSALS = [  # (what is sent, status, a phrase the detail must hold)
     (b'{"inputs": [[0.1, ', 422, "not valid JSON"),
+    (b'{"inputs": ' + b"[" * 50_000, 422, "RecursionError"),
     ({"inputs": []}, 422, "is empty"),
     ({"samples": [[0.0] * 64]}, 422, "inputs: Field required"),
     ({"inputs": "0.5"}, 422, "valid list"),
@@ -174,8 +175,10 @@ def test_bad_input_is_refused_in_one_paragraph_that_says_how_to_fix_it(server, s
 def test_files_are_refused_when_too_many_or_not_images_and_queries_are_checked(server, samples):
     got, answer = post_files(server, [("notes.png", NOT_AN_IMAGE)])
     assert got == 422 and "not an image Pillow can read" in answer["detail"]
-    got, answer = post_files(server, [(f"{k}.png", png(samples[0, 0])) for k in range(MAX_ITEMS + 1)])
+    got, answer = post_files(server, [(f"{k}.png", png(samples[0, 0])) for k in range(MAX_ITEMS + 4)])
     assert got == 413 and "Too many samples" in answer["detail"]
+    got, answer = call(server + "/predict", b"--x\r\n", {"Content-Type": "multipart/form-data"})[:2]  # no boundary
+    assert got == 422 and "multipart body could not be read" in answer["detail"] and "curl -F" in answer["detail"]
     got, answer = post_files(server, [("a.png", png(samples[0, 0]))], query="?invert=perhaps")
     assert got == 422 and "invert" in answer["detail"] and "\n" not in answer["detail"]
 

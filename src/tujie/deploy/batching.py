@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,15 +57,18 @@ class MicroBatcher:
         predict: inputs (N, ...) or N texts -> probabilities (N, K); called in a worker thread.
         max_batch: most samples per forward pass (a single larger request still runs, alone).
         max_wait_s: how long the first request of a batch waits for company (0: only those already queued).
+        run: `run(predict, batch)` -> awaitable probabilities: where the model runs (default: a
+            worker thread, `asyncio.to_thread`; the server passes its one model thread).
 
     Attributes:
         batch_sizes: the number of samples of every forward pass so far (for tests and /metadata).
     """
 
-    def __init__(self, predict: Callable[[Any], np.ndarray], max_batch: int, max_wait_s: float = 0.0):
+    def __init__(self, predict: Callable[[Any], np.ndarray], max_batch: int, max_wait_s: float = 0.0,
+                 run: Callable[..., Awaitable] = asyncio.to_thread):
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
-        self.predict, self.max_batch, self.max_wait_s = predict, int(max_batch), float(max_wait_s)
+        self.predict, self.max_batch, self.max_wait_s, self.run = predict, int(max_batch), float(max_wait_s), run
         self.batch_sizes: list[int] = []
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task | None = None
@@ -138,7 +141,7 @@ class MicroBatcher:
             batch = _join([job.inputs for job in jobs])
             self.batch_sizes.append(len(batch))
             try:
-                probabilities = await asyncio.to_thread(self.predict, batch)  # (N, K)
+                probabilities = await self.run(self.predict, batch)  # (N, K), off the event loop
             except Exception as error:  # noqa: BLE001 - every request of the batch gets the error, the worker lives on
                 for job in jobs:
                     if not job.future.done():

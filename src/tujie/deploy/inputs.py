@@ -39,9 +39,10 @@ class RequestRefused(DataError):
         self.status = status
 
 
-# Pillow refuses images above ~179 megapixels itself; a classifier's input is a few thousand pixels,
-# so anything past 40 megapixels is a mistake (or a decompression bomb) and is refused before decoding.
-MAX_IMAGE_PIXELS = 40_000_000
+# Pillow refuses images above ~179 megapixels itself; a classifier's input is a few thousand pixels and a
+# phone's photo 12 megapixels, so anything past 4096×4096 is a mistake (or a decompression bomb: a small
+# PNG of a huge blank image) and is refused from its header, before decoding.
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 def _shape_text(shape) -> str:

@@ -36,6 +36,7 @@ import logging
 import math
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -233,7 +234,15 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
             raise ConfigError(f"Invalid value received for `{name}`.", expected=f"an integer >= {low}",
                               received=f"{name}={value!r}", fix=f"Pass {name}={max(low, 1)} or more.")
     classes = [str(c) for c in servable.classes]
-    batcher = MicroBatcher(servable.predict_proba, max_batch, batch_wait_ms / 1000) if max_batch > 0 else None
+    # One thread runs the model, always the same one: forward passes side by side on a few cores only slow
+    # each other down, and a pool would hand each call to another (cold) thread. The event loop stays free.
+    model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tujie-model")
+
+    def in_model_thread(function, *args):
+        return asyncio.get_running_loop().run_in_executor(model_thread, function, *args)
+
+    batcher = (MicroBatcher(servable.predict_proba, max_batch, batch_wait_ms / 1000, run=in_model_thread)
+               if max_batch > 0 else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -242,6 +251,7 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
         yield
         if batcher is not None:
             await batcher.stop()
+        model_thread.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title=f"tujie: {servable.name}", lifespan=lifespan,
                   description=f"The {servable.task} classifier `{servable.name}` ({len(classes)} classes), served by tujie. "
@@ -257,7 +267,7 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
         if batcher is not None:
             probabilities = await batcher.submit(inputs)
         else:
-            probabilities = await asyncio.to_thread(servable.predict_proba, inputs)  # the event loop stays free
+            probabilities = await in_model_thread(servable.predict_proba, inputs)
         probabilities = np.asarray(probabilities)
         if probabilities.shape != (len(inputs), len(classes)):
             raise RuntimeError(f"the model answered shape {probabilities.shape} for {len(inputs)} samples "
@@ -268,8 +278,8 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
         body = await request.body()
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestRefused(f"The request body is not valid JSON ({error}).",
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: "[[[[..." nested too deep
+            raise RequestRefused(f"The request body is not valid JSON ({type(error).__name__}: {str(error)[:120]}).",
                                  expected='a JSON object {"inputs": [sample, ...]}',
                                  received=f"{len(body):,} bytes starting {body[:40]!r}",
                                  fix="Send JSON with Content-Type: application/json "
@@ -292,12 +302,19 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
             raise RequestRefused(f"This {servable.task} model reads {what}, not uploaded files.", status=415,
                                  expected='a JSON body {"inputs": [...]}', received="multipart/form-data",
                                  fix="Send the samples as JSON (see /docs).")
-        form = await request.form(max_files=max_items + 1, max_fields=max_items + 1)
+        try:  # the body is at most max_request_bytes already; the count of files is checked below, with a fix
+            form = await request.form(max_files=float("inf"), max_fields=max_items + 16)
+        except StarletteHTTPException as error:  # python-multipart's own refusals (no boundary, too many fields ...)
+            raise RequestRefused(f"The multipart body could not be read: {error.detail}",
+                                 expected="multipart/form-data with one file field per image",
+                                 fix="Let the client build the body: curl -F file=@digit.png URL/predict, "
+                                     "or requests.post(url, files=[('file', open('digit.png', 'rb'))]).") from None
         uploads = [value for _key, value in form.multi_items() if not isinstance(value, str)]
         check_batch_size(len(uploads), max_items, what="files")
-        samples = [image_file_sample(await upload.read(), upload.filename or f"file {index}",
-                                     tuple(servable.input_shape), invert=invert)
-                   for index, upload in enumerate(uploads)]
+        files = [(await upload.read(), upload.filename or f"file {index}") for index, upload in enumerate(uploads)]
+        shape = tuple(servable.input_shape)
+        samples = await asyncio.to_thread(  # decoding is CPU work: off the event loop
+            lambda: [image_file_sample(data, name, shape, invert=invert) for data, name in files])
         return np.stack(samples)  # (N, *input_shape)
 
     @app.post("/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=_request_body_schema(servable),
