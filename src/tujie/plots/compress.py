@@ -31,6 +31,8 @@ def accuracy_pareto(rows: list[dict]) -> bytes:
     Args:
         rows: {"label", "accuracy", "size_mb", "latency_ms"}; the first row is the base model (drawn as a star).
     """
+    from matplotlib.ticker import FormatStrFormatter
+
     from .style import BETTER_COLOR, INK_COLOR, NEUTRAL_COLOR
 
     panels = (("size_mb", figure_label("size of the state dict (MB)")),
@@ -51,6 +53,9 @@ def accuracy_pareto(rows: list[dict]) -> bytes:
                         color=INK_COLOR if i == 0 else (BETTER_COLOR if on_front else NEUTRAL_COLOR))
                 ax.annotate(r["label"], (r[key], r["accuracy"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FormatStrFormatter("%.3g"))   # 0.3, not 3×10⁻¹
+            ax.xaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
+            ax.tick_params(axis="x", which="minor", labelsize=7)
             ax.set_xlabel(label)
             ax.set_ylabel(figure_label("test accuracy"))
             if len(front) > 1:
@@ -77,7 +82,7 @@ def sparsity_bars(layers: dict[str, list[dict]]) -> bytes | None:
     colors = class_colors(max(len(layers), 2))
     width = 0.8 / len(layers)
     with figure_style():
-        fig = new_figure(1.6 + 0.45 * max(len(names), 4) * max(1, len(layers) ** 0.5), 3.4)
+        fig = new_figure(2.4 + 0.45 * max(len(names), 6) * max(1, len(layers) ** 0.5), 3.8)
         ax = fig.subplots()
         for k, (method, rows) in enumerate(layers.items()):
             by_name = {r["layer"]: r["sparsity"] for r in rows}
@@ -88,5 +93,5 @@ def sparsity_bars(layers: dict[str, list[dict]]) -> bytes | None:
         ax.set_ylim(0, 1)
         ax.set_ylabel(figure_label("share of weights pruned"))
         ax.set_title(figure_label("Sparsity per layer"))
-        ax.legend(loc="lower right", fontsize=8)
+        fig.legend(loc="outside lower center", ncols=min(len(layers), 2), fontsize=8, frameon=False)
         return png_bytes(fig)
