@@ -152,10 +152,16 @@ def _draw_stroke(browser, url: str, points) -> dict:
     time.sleep(0.3)  # the last stroke's answer may still be on its way
     browser.wait_for("!document.getElementById('answer').textContent.includes('…') && "
                      "document.getElementById('answer').hasAttribute('data-label')")
+    # the bars as drawn on the screen, once their transition has ended: each as long as its probability
+    browser.wait_for("""Array.prototype.every.call(document.querySelectorAll('.bar'), function (row) {
+        var shown = row.querySelector('.fill').getBoundingClientRect().width /
+                    row.querySelector('.track').getBoundingClientRect().width;
+        return Math.abs(shown - Number(row.getAttribute('data-p'))) < 0.02; })""", timeout=5)
     return browser.evaluate("""(function () {
       var bars = Array.prototype.map.call(document.querySelectorAll('.bar'), function (row) {
         return {name: row.getAttribute('data-class'), p: Number(row.getAttribute('data-p')),
-                width: row.querySelector('.fill').style.width};
+                shown: row.querySelector('.fill').getBoundingClientRect().width /
+                       row.querySelector('.track').getBoundingClientRect().width};
       });
       return {label: document.getElementById('answer').getAttribute('data-label'),
               answer: document.getElementById('answer').textContent, bars: bars,
@@ -175,7 +181,9 @@ def test_drawing_on_the_canvas_shows_the_models_answer_as_bars(browser):
     assert total == pytest.approx(1.0, abs=1e-6)
     best = max(seen["bars"], key=lambda bar: bar["p"])
     assert seen["label"] == best["name"] == "4"  # the stroke was centred: columns 12-14
-    assert best["width"].endswith("%") and float(best["width"][:-1]) > 30
+    for bar in seen["bars"]:  # the bars as drawn on the screen: each as long as its probability
+        assert bar["shown"] == pytest.approx(bar["p"], abs=0.02)
+    assert best["shown"] > 0.3
     image = servable.seen[-1][0, 0]  # (28, 28) as the page sent it
     assert image.min() >= 0 and image.max() > 0.6 and image[0].max() == 0  # white strokes on black, on [0, 1]
     rows, columns = np.nonzero(image > 0.2)
