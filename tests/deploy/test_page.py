@@ -81,8 +81,9 @@ class DevTools:
 
     def wait_for(self, expression: str, timeout: float = 20):
         deadline = time.monotonic() + timeout
+        guarded = f"(function () {{ try {{ return ({expression}); }} catch (e) {{ return false; }} }})()"  # mid-navigation: no body yet
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            value = self.evaluate(guarded)
             if value:
                 return value
             time.sleep(0.05)

@@ -47,7 +47,7 @@
       rows[name].row.classList.toggle("best", name === prediction.label);
     });
     var answer = $("answer"), strong = document.createElement("strong");
-    answer.textContent = S.prediction + ": ";
+    answer.textContent = S.prediction + (config.lang === "zh" ? "：" : ": ");
     strong.textContent = prediction.label;
     answer.appendChild(strong);
     answer.appendChild(document.createTextNode(" (" + (100 * prediction.confidence).toFixed(1) + "%)"));
@@ -57,7 +57,7 @@
   }
 
   function refused(detail) {
-    $("error").textContent = S.refused + " " + detail;
+    $("error").textContent = S.refused + (config.lang === "zh" ? "" : " ") + detail;
     $("error").hidden = false;
   }
 
