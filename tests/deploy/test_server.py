@@ -307,6 +307,8 @@ def test_a_text_model_reads_strings_and_refuses_numbers_and_files():
         assert status == 200 and [p["label"] for p in answer["predictions"]] == ["positive", "negative"]
         status, refused = post_json(running.url, {"inputs": [[0.1, 0.2]]})
         assert status == 422 and "this model reads text" in refused["detail"]
+        status, refused = post_json(running.url, {"inputs": ["fine", 3]})
+        assert status == 422 and "inputs[1] is an int" in refused["detail"]
         status, refused = post_json(running.url, {"inputs": ["   "]})
         assert status == 422 and "empty text" in refused["detail"]
         status, refused = post_files(running.url, [("a.png", png(np.zeros((4, 4))))])

@@ -119,7 +119,7 @@ def image_or_tabular_batch(inputs: list, input_shape: tuple, *, task: str, stric
     samples = []
     for index, sample in enumerate(inputs):
         if isinstance(sample, (str, dict)) or not isinstance(sample, (list, tuple, int, float)):
-            raise RequestRefused(f"inputs[{index}] is a {type(sample).__name__}, not an array of numbers.",
+            raise RequestRefused(f"inputs[{index}] is {_a(type(sample).__name__)}, not an array of numbers.",
                                  expected=f"for this {task} model, each sample a nested list of shape {_shape_text(input_shape)}",
                                  received=f"inputs[{index}]={_preview(sample)}",
                                  fix="Send {\"inputs\": [sample, ...]} with each sample a list of numbers.")
@@ -154,13 +154,17 @@ def text_batch(inputs: list) -> list[str]:
     """JSON samples -> a list of texts, refusing anything that is not a non-empty string."""
     for index, text in enumerate(inputs):
         if not isinstance(text, str):
-            raise RequestRefused(f"inputs[{index}] is a {type(text).__name__}, but this model reads text.",
+            raise RequestRefused(f"inputs[{index}] is {_a(type(text).__name__)}, but this model reads text.",
                                  expected="each sample a string", received=f"inputs[{index}]={_preview(text)}",
                                  fix='Send {"inputs": ["a review to classify", ...]}.')
         if not text.strip():
             raise RequestRefused(f"inputs[{index}] is an empty text.", expected="at least one word",
                                  received=f"inputs[{index}]={text!r}", fix="Leave empty texts out of the batch.")
     return list(inputs)
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _preview(value, width: int = 60) -> str:
