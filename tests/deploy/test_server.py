@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import threading
 import time
 import urllib.error
@@ -377,3 +378,12 @@ def test_answers_leave_without_waiting_for_nagles_algorithm(running):
         assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
     finally:
         connection.close()
+
+
+def test_image_files_without_pillow_are_refused_with_how_to_install_it(monkeypatch):
+    from tujie.deploy.inputs import image_file_sample
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # `import PIL` now fails, as without Pillow
+    with pytest.raises(RequestRefused, match="Pillow is not installed") as refused:
+        image_file_sample(b"\x89PNG...", "digit.png", (1, 28, 28))
+    assert refused.value.status == 415 and "pip install pillow" in str(refused.value)
