@@ -235,7 +235,7 @@ def concurrent_predictions(url, count):
 
 def test_micro_batching_gathers_concurrent_requests_into_one_forward_pass(tmp_path):
     stub = Stub(input_shape=(2,), task="tabular", classes=[str(k) for k in range(10)], answer=one_hot_of_value, delay=0.05)
-    with BackgroundServer(create_app(stub, max_batch=32, batch_wait_ms=100)) as running:
+    with BackgroundServer(create_app(stub, max_batch=32, batch_wait_ms=250)) as running:
         answers = concurrent_predictions(running.url, 10)
         metadata = call(running.url + "/metadata")[1]
     assert all(status == 200 for status, _ in answers)
@@ -243,6 +243,14 @@ def test_micro_batching_gathers_concurrent_requests_into_one_forward_pass(tmp_pa
     assert sum(stub.calls) == 10 and len(stub.calls) <= 3  # ten requests, a few forward passes
     assert max(stub.calls) >= 4
     assert metadata["server"]["max_batch"] == 32 and metadata["server"]["forward_passes"] == len(stub.calls)
+
+
+def test_by_default_the_requests_that_queue_during_a_forward_pass_are_the_next_batch():
+    stub = Stub(input_shape=(2,), task="tabular", classes=[str(k) for k in range(10)], answer=one_hot_of_value, delay=0.3)
+    with BackgroundServer(create_app(stub, max_batch=32)) as running:  # batch_wait_ms=0: nobody waits for company
+        answers = concurrent_predictions(running.url, 10)
+    assert [answer["predictions"][0]["label"] for _, answer in answers] == [str(k) for k in range(10)]
+    assert sum(stub.calls) == 10 and len(stub.calls) <= 4  # one at once, then those that came meanwhile, together
 
 
 def test_micro_batches_never_exceed_max_batch_and_errors_reach_every_caller():
@@ -263,7 +271,7 @@ def test_micro_batches_never_exceed_max_batch_and_errors_reach_every_caller():
 
 
 def test_the_real_model_batched_answers_as_it_does_alone(digits, samples):
-    with BackgroundServer(create_app(digits, max_batch=16, batch_wait_ms=50)) as running:
+    with BackgroundServer(create_app(digits, max_batch=16, batch_wait_ms=250)) as running:
         answers = [None] * 6
         threads = [threading.Thread(target=lambda k=k: answers.__setitem__(k, post_json(running.url, {"inputs": samples[k:k + 1].tolist()})))
                    for k in range(6)]
