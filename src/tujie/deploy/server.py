@@ -127,9 +127,10 @@ def _validation_paragraph(errors: list[dict], where: str = "The request") -> str
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
         parts.append(f"{location}: {error.get('msg', 'invalid')}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return str(RequestRefused(f"{where} is not what this route takes: {'; '.join(parts)}{more}.",
-                              expected='a JSON body {"inputs": [sample, ...]} (POST /predict), or image files '
-                                       "as multipart/form-data for image models",
+    in_query = all(str(next(iter(error.get("loc", ())), "")) == "query" for error in errors)
+    expected = ("the query parameters /docs lists (POST /predict?invert=true or false)" if in_query else
+                'a JSON body {"inputs": [sample, ...]} (POST /predict), or image files as multipart/form-data for image models')
+    return str(RequestRefused(f"{where} is not what this route takes: {'; '.join(parts)}{more}.", expected=expected,
                               fix="See the schema at /docs (or /openapi.json) and the model's input shape at /metadata."))
 
 
