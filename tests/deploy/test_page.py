@@ -51,9 +51,8 @@ class DevTools:
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer, self._next_id, self.session = b"", 0, None
-        targets = self.call("Target.getTargets")["targetInfos"]
-        page = next(t for t in targets if t["type"] == "page")
-        self.session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
+        page = self.call("Target.createTarget", url="about:blank")["targetId"]  # our own tab: no race with the first one
+        self.session = self.call("Target.attachToTarget", targetId=page, flatten=True)["sessionId"]
 
     def call(self, method: str, timeout: float = 30, **params) -> dict:
         self._next_id += 1
@@ -130,10 +129,11 @@ class PixelServable:
         return {"name": self.name, "task": self.task, "classes": self.classes, "input_shape": list(self.input_shape)}
 
 
-@pytest.fixture
-def browser(tmp_path):
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless Chromium for the module (starting one takes seconds); each test opens its own page in it."""
     chromium = _browser_helpers().require_chromium()
-    devtools = DevTools(chromium, tmp_path / "profile")
+    devtools = DevTools(chromium, tmp_path_factory.mktemp("chromium") / "profile")
     yield devtools
     devtools.close()
 
