@@ -235,8 +235,8 @@ def create_app(servable: Servable, *, max_batch: int = 0, max_request_bytes: int
             raise ConfigError(f"Invalid value received for `{name}`.", expected=f"an integer >= {low}",
                               received=f"{name}={value!r}", fix=f"Pass {name}={max(low, 1)} or more.")
     classes = [str(c) for c in servable.classes]
-    # One thread runs the model, always the same one: forward passes side by side on a few cores only slow
-    # each other down, and a pool would hand each call to another (cold) thread. The event loop stays free.
+    # One thread runs the model, off the event loop: torch spreads one forward pass over the cores itself, and
+    # passes side by side would each ask for all of them.
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tujie-model")
 
     def in_model_thread(function, *args):
