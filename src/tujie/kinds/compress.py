@@ -73,6 +73,7 @@ class CompressConfig(Strict):
                                                                         "instead of energy")
     student: dict = Field({"name": "mlp", "hidden": [64]}, description="distill: the student's model section (a smaller model)")
     student_epochs: Int | None = Field(None, ge=1, description="distill: epochs of both students; None: the recipe's epochs")
+    student_lr: Float | None = Field(None, gt=0.0, description="distill: the students' learning rate; None: the recipe's")
     temperature: Float = Field(4.0, gt=0.0, description="distill: softmax temperature T of the soft targets")
     alpha: Float = Field(0.9, ge=0.0, le=1.0, description="distill: weight of the soft-target loss (1 - alpha: the labels)")
     calibration_batches: Int = Field(10, ge=1, description="quantize_static: training batches that fix the activation ranges")
@@ -162,6 +163,12 @@ def _finetuner(context: RunContext, data, section: CompressConfig, epochs: int):
     return finetune
 
 
+def _optimizer_options(config) -> dict:
+    """The recipe's optimizer settings besides its name and rate (SGD's momentum, weight decay), for every training here."""
+    o = config.optimizer
+    return {"momentum": o.momentum, "nesterov": o.nesterov, "weight_decay": o.weight_decay}
+
+
 def _train_student(context, data, section, teacher, distilled: bool):
     """The distillation student, trained with the teacher's soft targets, or alone (`alpha=0`: the labels only).
 
@@ -179,7 +186,8 @@ def _train_student(context, data, section, teacher, distilled: bool):
     student, _history = distillation.distill(
         teacher, student, (data.train.x, data.train.y), temperature=section.temperature,
         alpha=section.alpha if distilled else 0.0, epochs=section.student_epochs or config.train.epochs,
-        batch_size=config.train.batch_size, lr=config.optimizer.lr or 1e-3, optimizer=config.optimizer.name, seed=config.seed)
+        batch_size=config.train.batch_size, lr=section.student_lr or config.optimizer.lr or 1e-3, optimizer=config.optimizer.name, seed=config.seed,
+        learner_options={"optimizer_options": _optimizer_options(config)})
     return student.cpu()
 
 
@@ -216,9 +224,11 @@ def _compress(method: str, base, context, data, section, notes: dict):
         return model
     if method == "qat":
         lr = section.finetune_lr or (context.config.optimizer.lr or 1e-3) / 10
+        config = context.config
         model = quantize.quantization_aware_training(base, (data.train.x, data.train.y), example_input=example,
-                                                     epochs=section.qat_epochs, lr=lr, batch_size=context.config.train.batch_size,
-                                                     seed=context.config.seed)
+                                                     epochs=section.qat_epochs, lr=lr, batch_size=config.train.batch_size,
+                                                     optimizer=config.optimizer.name, seed=config.seed,
+                                                     learner_options={"optimizer_options": _optimizer_options(config)})
         notes["quantized"] = getattr(model, "report", None)
         return model
     raise AssertionError(method)  # _check refused it
