@@ -286,11 +286,13 @@ def export(run_dir: Path = typer.Argument(..., help="a trained run directory (im
            format_: str = typer.Option("onnx", "--format", "-f", help="onnx, torchscript or safetensors"),
            output: Optional[Path] = typer.Option(None, "--output", "-o", help="the folder to write (default: RUN_DIR/export-FORMAT)"),
            check: bool = typer.Option(True, "--check/--no-check", help="onnx: run onnx's checker and compare ONNX Runtime with torch "
-                                      "on 1,000 test inputs")):
+                                      "on 1,000 test inputs"),
+           quantize: bool = typer.Option(False, "--quantize", help="onnx: also write model.int8.onnx (ONNX Runtime's dynamic int8), "
+                                         "kept only if it predicts torch's class on >= 99.9% of the test inputs")):
     """Export a trained model for use outside tujie: ONNX (checked against ONNX Runtime), TorchScript or safetensors."""
     from .deploy.export import export_run
 
-    result = export_run(run_dir, format=format_, output=output, check=check)
+    result = export_run(run_dir, format=format_, output=output, check=check, quantize=quantize)
     typer.echo(result.describe())
 
 
