@@ -21,7 +21,7 @@ Example:
 
 import importlib
 
-__all__ = ["measure", "pruning", "lowrank", "distill", "quantize"]
+__all__ = ["distill", "lowrank", "measure", "pruning", "quantize"]
 
 
 def __getattr__(name: str):

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import ConfigError
 
-__all__ = ["LowRankLinear", "LowRankConv2d", "choose_rank", "factorize_linear", "factorize_conv2d", "factorize"]
+__all__ = ["LowRankConv2d", "LowRankLinear", "choose_rank", "factorize", "factorize_conv2d", "factorize_linear"]
 
 
 class LowRankLinear(nn.Module):

@@ -22,7 +22,7 @@ import time
 import torch
 from torch import nn
 
-__all__ = ["parameter_count", "size_mb", "latency_ms", "accuracy"]
+__all__ = ["accuracy", "latency_ms", "parameter_count", "size_mb"]
 
 
 def _quantized_tensors(module: nn.Module) -> list[torch.Tensor]:

@@ -30,7 +30,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -38,8 +38,17 @@ from torch.nn.utils import prune
 
 from ..errors import ConfigError
 
-__all__ = ["prunable_layers", "prune_magnitude", "make_permanent", "sparsity_per_layer", "global_sparsity",
-           "iterative_pruning", "prune_channels", "as_torch_layers", "finetune"]
+__all__ = [
+    "as_torch_layers",
+    "finetune",
+    "global_sparsity",
+    "iterative_pruning",
+    "make_permanent",
+    "prunable_layers",
+    "prune_channels",
+    "prune_magnitude",
+    "sparsity_per_layer",
+]
 
 SCOPES = ("layer", "global")
 

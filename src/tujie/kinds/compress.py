@@ -277,7 +277,6 @@ def run(context: RunContext) -> dict:
     """Train or load the base, compress a copy of it every way asked, measure each, write compress.json."""
     import torch
 
-    from ..compress import measure
     from ..train.checkpoint import save_weights
 
     config = context.config
