@@ -28,7 +28,11 @@ def test_recipe_is_valid_and_states_its_source(name):
               # search compared: a sampler's best-found value after the budget, mean over seeds
               "search_compare": ("grid_", "random_", "tpe_", "gp_"),
               # transfer: one way's mean test accuracy at one share of the target's labels
-              "transfer": ("scratch_", "linear_probe_", "fine_tune_", "gradual_")}[config.kind]
+              "transfer": ("scratch_", "linear_probe_", "fine_tune_", "gradual_"),
+              # BERT-style: the same, after masked-language-model pretraining, or the masked-token accuracy itself
+              "mlm": ("scratch_", "fine_tune_", "linear_probe_", "features_", "masked_accuracy"),
+              # compression: one method's (or the base's) test error or accuracy on the same trained model
+              "compress": ("base_", "prune_", "channels_", "lowrank_", "student_", "distill_", "quantize_", "qat_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
