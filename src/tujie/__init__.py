@@ -68,7 +68,7 @@ _SUBMODULES = {"layers": "tujie.layers", "models": "tujie.models", "datasets": "
                "plots": "tujie.plots", "kinds": "tujie.kinds", "i18n": "tujie.i18n",
                "callbacks": "tujie.callbacks", "optimizers": "tujie.optimizers", "losses": "tujie.losses"}
 
-__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__", "compress_run"])
 
 
 def __getattr__(name: str):
@@ -93,3 +93,18 @@ def _build_report(run_dir, lang=None):
 
 
 _hooks.build_report = _build_report
+
+
+def compress_run(run_dir, methods=(), overrides=(), *, verbose: int = 1, lang: str | None = None):
+    """`tujie compress RUN_DIR`: compress a trained run by every method (or `methods`); one run and report beside it.
+
+    The trained run's own config becomes a `compress` run with that run as its base
+    (`tujie.kinds.compress.compress_config`), and the runner runs it as `tj.run` runs a recipe.
+    Returns the runner's `RunResult` (run_dir, summary, report).
+
+    Example:
+        >>> tj.compress_run("runs/mnist-lenet5-20261206-101500", ["channels", "quantize_static"])  # doctest: +SKIP
+    """
+    # by name, as `_build_report`: modules below import `tujie`, and a static import would close a circle
+    config = importlib.import_module("tujie.kinds.compress").compress_config(run_dir, methods)
+    return importlib.import_module("tujie.runner").run(config, overrides, verbose=verbose, lang=lang)

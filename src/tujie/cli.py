@@ -273,12 +273,10 @@ def compress(run_dir: Path = typer.Argument(..., help="a trained run directory (
              quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
              lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
     """Compress a trained model (pruning, low-rank, distillation, quantization); writes one compression report."""
-    from .kinds.compress import compress_run
+    from . import compress_run
 
     set_language(lang)
-    result = compress_run(run_dir, methods=method, overrides=set_, verbose=0 if quiet else 1)
-    if not quiet:
-        typer.echo(_("Report: {path}").format(path=result.report))
+    compress_run(run_dir, method, set_, verbose=0 if quiet else 1)  # prints the report's path unless quiet
 
 
 @app.command()

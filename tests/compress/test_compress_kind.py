@@ -1,5 +1,5 @@
 """The compress kind end to end on the embedded digits: every method in compress.json and the report in both languages,
-`compress_run` on a trained run, and its bad input."""
+`tj.compress_run` on a trained run, and its bad input."""
 
 import json
 
@@ -8,7 +8,7 @@ import yaml
 
 import tujie as tj
 from tujie.errors import ConfigError
-from tujie.kinds.compress import METHODS, compress_run
+from tujie.kinds.compress import METHODS
 
 SMALL = {"steps": 2, "finetune_epochs": 1, "student": {"name": "mlp", "hidden": [8]}, "student_epochs": 2,
          "calibration_batches": 2, "qat_epochs": 1, "latency_repeats": 2, "sparsity": 0.8}
@@ -61,7 +61,7 @@ def test_the_report_has_its_sections_in_both_languages(compressed, lang, words):
 
 def test_compress_run_starts_from_a_trained_run_with_its_weights(tmp_path):
     trained = tj.run("digits-mlp", overrides=["epochs=3", f"output_dir={tmp_path}", "run_name=base"], verbose=0, report=False)
-    result = compress_run(trained.run_dir, methods=["prune"], overrides=["compress.steps=1", "compress.latency_repeats=2"], verbose=0)
+    result = tj.compress_run(trained.run_dir, ["prune"], ["compress.steps=1", "compress.latency_repeats=2"], verbose=0)
     assert result.run_dir.parent == tmp_path and result.run_dir.name.startswith("digits-mlp-compress")
     data = json.loads((result.run_dir / "compress.json").read_text())
     assert [r["method"] for r in data["rows"]] == ["base", "prune"] and data["base"] == str(trained.run_dir)
@@ -83,6 +83,6 @@ def test_a_sparsity_out_of_range_is_refused(tmp_path):
 
 def test_a_base_run_that_is_not_there_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="not a trained run directory"):
-        compress_run(tmp_path / "nowhere")
+        tj.compress_run(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="not a trained run directory"):
         tj.run(recipe(tmp_path, base=str(tmp_path / "nowhere")), verbose=0)

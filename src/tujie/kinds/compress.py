@@ -3,7 +3,7 @@
 1. **The base.** `compress.base` names a trained run directory (or a recipe: its newest run); its
    config builds the model and its best weights are loaded. Without it, the recipe's model is
    trained first, as `tujie run` would (base.safetensors). `tujie compress RUN_DIR` is this kind
-   with RUN_DIR as the base (`compress_run`).
+   with RUN_DIR as the base (`compress_config`, run by `tj.compress_run`).
 2. **Every method on a copy of the same base** (`compress.methods`):
    - `prune`: Han et al.'s iterative magnitude pruning, layer-wise, to `sparsity` in `steps`
      rounds, each followed by `finetune_epochs` with the masks applied;
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
@@ -331,45 +330,22 @@ def run(context: RunContext) -> dict:
     return {"test": {"accuracy": base_row["accuracy"]}, "results": results, "timings": {"compress_s": time.perf_counter() - started}}
 
 
-# ------------------------------------------------------------------------------- compress_run
-@dataclass
-class CompressResult:
-    """What `compress_run` returns, like `tj.run`'s RunResult: the run directory, its summary, report.html."""
+# ------------------------------------------------------------------------------- tujie compress RUN_DIR
+def compress_config(run_dir, methods=()) -> dict:
+    """`tujie compress RUN_DIR`'s recipe: the trained run's own config, made a compress run with that run as its base.
 
-    run_dir: Path
-    summary: dict
-    report: Path | None
-
-
-def compress_run(run_dir, *, methods=(), overrides=(), verbose: int = 1) -> CompressResult:
-    """`tujie compress RUN_DIR`: the compress kind with a trained run as its base; a new run directory beside it.
-
-    The base run's own config (its data, model, optimizer) becomes the compression's config,
-    with `kind: compress` and `compress.base: RUN_DIR`; `methods` (default: every one) and
-    `--set` overrides apply on top. The run directory is `<recipe>-compress-<time>` in RUN_DIR's
-    parent folder.
-
-    The runner builds `tj.run`'s runs, but a kind may not import the runner (the floors), and the
-    runner names no kind; so this function does the runner's few steps itself: validate, seed,
-    hand the kind a RunContext, write summary.json, build the report.
-
-    Args:
-        run_dir: a run directory written by `tujie run` (config.yaml and best/last.safetensors).
-        methods: method names (see METHODS); empty: the config's `compress.methods`, else all.
-        overrides: `key=value` strings, as `--set` takes them.
-        verbose: 0 prints nothing.
+    The base run's data, model and optimizer stay; `kind: compress` and `compress.base: RUN_DIR` are
+    set, `methods` (default: the config's `compress.methods`, else every one) replace the list, and
+    the new run goes beside the base (`<recipe>-compress-<time>` in RUN_DIR's parent folder).
+    `tj.compress_run(run_dir, methods, overrides)` and the command hand this mapping to the runner.
 
     Example:
-        >>> compress_run("runs/no-such-run")  # doctest: +ELLIPSIS
+        >>> compress_config("runs/no-such-run")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         tujie.errors.ConfigError: The base run 'runs/no-such-run' is not a trained run directory. ...
     """
     import yaml
-
-    from .._io import write_json as write
-    from ..utils import environment, seed_everything
-    from . import apply_overrides, build_report, validate
 
     folder = Path(run_dir)
     if not (folder / "config.yaml").is_file() or not any((folder / f).is_file() for f in WEIGHT_FILES):
@@ -388,22 +364,7 @@ def compress_run(run_dir, *, methods=(), overrides=(), verbose: int = 1) -> Comp
     recipe = str(mapping.get("recipe") or folder.name)
     mapping.update({"kind": "compress", "compress": section, "expected": None, "run_name": None,
                     "output_dir": str(folder.parent), "recipe": recipe if recipe.endswith("-compress") else f"{recipe}-compress"})
-    config = validate(apply_overrides(mapping, overrides))
-    say = print if verbose else (lambda *a, **k: None)
-    seed_everything(config.seed)
-    context = RunContext(config, say=say, verbose=verbose)
-    started = time.perf_counter()
-    summary = {"kind": "compress", "recipe": config.recipe, "run_name": None, "description": config.description, "status": "finished",
-               "message": None, "expected": None, "environment": environment(), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    summary.update(run(context))
-    summary["run_name"] = context.run_dir.name
-    summary.setdefault("timings", {})["total_s"] = time.perf_counter() - started
-    summary["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    write(context.run_dir / "summary.json", summary)
-    report = build_report(context.run_dir)
-    say(_("Report: {path}").format(path=report))
-    return CompressResult(context.run_dir, summary, report)
-
+    return mapping
 
 
 # ------------------------------------------------------------------------------------- report

@@ -42,7 +42,7 @@ class RunResult:
     report: Path | None
 
 
-def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None = None) -> cfg.RunConfig:
+def resolve_config(recipe: str | dict | None, overrides=(), resume: str | Path | None = None) -> cfg.RunConfig:
     """The recipe (or the resumed run's saved config) with `--set` overrides applied and validated."""
     from ..recipes import load_recipe
 
@@ -50,7 +50,7 @@ def resolve_config(recipe: str | None, overrides=(), resume: str | Path | None =
         raise ConfigError("No recipe given.", expected="tujie run RECIPE, or tujie run --resume RUN_DIR",
                           fix="Run `tujie recipes` to list them.")
     kinds.apply_overrides({}, overrides)  # a wrong key is named (with the valid ones) before the recipe is looked up
-    base = load_recipe(recipe) if recipe else read_run_config(Path(resume))
+    base = (dict(recipe) if isinstance(recipe, dict) else load_recipe(recipe)) if recipe else read_run_config(Path(resume))
     return kinds.validate(kinds.apply_overrides(base, overrides))
 
 
@@ -78,12 +78,12 @@ def read_run_config(run_dir: Path) -> dict:
     return saved
 
 
-def run(recipe: str | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1,
+def run(recipe: str | dict | None = None, overrides=(), *, resume: str | Path | None = None, verbose: int = 1,
         lang: str | None = None, callbacks=(), report: bool = True) -> RunResult:
     """Run a recipe of any kind, write its run directory and report; `resume` continues an earlier run.
 
     Args:
-        recipe: a recipe name (`tujie recipes`) or a YAML file.
+        recipe: a recipe name (`tujie recipes`), a YAML file, or a recipe mapping (what such a file holds).
         overrides: `key=value` strings, as `--set` takes them.
         resume: a run directory to continue (kinds that resume: `train`).
         verbose: 0 prints nothing.
