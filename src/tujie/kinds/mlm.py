@@ -76,7 +76,7 @@ def run(context: RunContext) -> dict:
     """Pretrain (or reuse a pretrained body), then fine-tune on the target every way, fraction and seed."""
     from ..text.tokenizers import load_tokenizer
     from ..train.checkpoint import check_compatible, load_weights, save_weights
-    from ..train.transfer import summarise_runs
+    from ..train.transfer import label_efficiency_runs, summarise_runs
 
     config, say = context.config, context.say
     section = _checked(config)
@@ -99,18 +99,10 @@ def run(context: RunContext) -> dict:
     pretrained = {k: v.detach().clone() for k, v in mlm.state_dict().items() if k.startswith(("embed.", "encoder."))}
 
     train, test = _target(config, section, tokenizer)
-    results = []
-    for fraction in section.fractions:
-        for seed in range(section.seeds):
-            subset = _share(train, fraction, seed)
-            steps_per_epoch = math.ceil(len(subset) / config.train.batch_size)
-            epochs = max(section.finetune_epochs, math.ceil(section.min_steps / steps_per_epoch))
-            for way in section.ways:
-                accuracy, seconds = _transfer_once(config, section, tokenizer, way, pretrained, subset, test, epochs, seed)
-                results.append({"way": way, "fraction": fraction, "labels": len(subset), "seed": seed, "epochs": epochs,
-                                "test_accuracy": accuracy, "seconds": seconds})
-                say(_("{way} with {labels} labels ({fraction}), seed {seed}: test accuracy {accuracy:.4f}").format(
-                    way=way, labels=f"{len(subset):,}", fraction=f"{fraction:.0%}", seed=seed, accuracy=accuracy))
+    results = label_efficiency_runs(
+        train, fractions=section.fractions, seeds=section.seeds, ways=section.ways, share=_share, batch_size=config.train.batch_size,
+        epochs=section.finetune_epochs, min_steps=section.min_steps, say=say,
+        run_one=lambda way, subset, epochs, seed: _transfer_once(config, section, tokenizer, way, pretrained, subset, test, epochs, seed))
     summary = summarise_runs(results)
     write_json(run_dir / "mlm.json", {
         "pretraining": pretraining, "examples": examples,

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import time
 
 from pydantic import Field
@@ -106,7 +105,7 @@ def _subset(train, fraction: float, seed: int):
 def run(context: RunContext) -> dict:
     """Pretrain on the source task, transfer to the target task every way, fraction and seed."""
     from ..train.checkpoint import save_weights
-    from ..train.transfer import summarise_runs
+    from ..train.transfer import label_efficiency_runs, summarise_runs
 
     config, say = context.config, context.say
     section = config.transfer or TransferConfig()
@@ -132,18 +131,11 @@ def run(context: RunContext) -> dict:
     source_accuracy = learner.evaluate((source_test.x, source_test.y), verbose=0).get("accuracy")
     say(_("Pretrained: source test accuracy {accuracy:.4f} in {seconds:.0f} s").format(accuracy=source_accuracy, seconds=pretrain_s))
 
-    results, k = [], int(target_train.y.max()) + 1
-    for fraction in section.fractions:
-        for seed in range(section.seeds):
-            subset = _subset(target_train, fraction, seed)
-            steps_per_epoch = math.ceil(len(subset) / config.train.batch_size)
-            epochs = max(section.finetune_epochs, math.ceil(section.min_steps / steps_per_epoch))
-            for way in section.ways:
-                accuracy, seconds = _transfer_once(config, section, way, pretrained, subset, target_test, k, epochs, seed)
-                results.append({"way": way, "fraction": fraction, "labels": len(subset), "seed": seed, "epochs": epochs,
-                                "test_accuracy": accuracy, "seconds": seconds})
-                say(_("{way} with {labels} labels ({fraction}), seed {seed}: test accuracy {accuracy:.4f}").format(
-                    way=way, labels=len(subset), fraction=f"{fraction:.0%}", seed=seed, accuracy=accuracy))
+    k = int(target_train.y.max()) + 1
+    results = label_efficiency_runs(
+        target_train, fractions=section.fractions, seeds=section.seeds, ways=section.ways, share=_subset,
+        batch_size=config.train.batch_size, epochs=section.finetune_epochs, min_steps=section.min_steps, say=say,
+        run_one=lambda way, subset, epochs, seed: _transfer_once(config, section, way, pretrained, subset, target_test, k, epochs, seed))
     summary = summarise_runs(results)
     write_json(run_dir / "transfer.json", {
         "source": {"dataset": source_name, "classes": section.source.classes, "train": len(source_train),

@@ -317,6 +317,37 @@ def label_share(labels, fraction: float, seed: int):
     return torch.cat(picked).sort().values
 
 
+def label_efficiency_runs(train, *, fractions, seeds: int, ways, share, run_one, batch_size: int, epochs: int,
+                          min_steps: int, say=print) -> list[dict]:
+    """Every way of transferring at every share of the labels and every seed: the rows of a label-efficiency curve.
+
+    Args:
+        train: the target's training set; `share(train, fraction, seed)` draws a subset of it (`label_share`).
+        run_one: `run_one(way, subset, epochs, seed) -> (test accuracy, seconds)`.
+        epochs, min_steps: each run trains `epochs`, or more when that would be fewer than `min_steps`
+            optimizer steps of `batch_size` (a small label set needs more passes).
+
+    Returns:
+        One row per run: {"way", "fraction", "labels", "seed", "epochs", "test_accuracy", "seconds"}.
+    """
+    import math
+
+    from ..i18n import _
+
+    results = []
+    for fraction in fractions:
+        for seed in range(seeds):
+            subset = share(train, fraction, seed)
+            run_epochs = max(epochs, math.ceil(min_steps / math.ceil(len(subset) / batch_size)))
+            for way in ways:
+                accuracy, seconds = run_one(way, subset, run_epochs, seed)
+                results.append({"way": way, "fraction": fraction, "labels": len(subset), "seed": seed, "epochs": run_epochs,
+                                "test_accuracy": accuracy, "seconds": seconds})
+                say(_("{way} with {labels} labels ({fraction}), seed {seed}: test accuracy {accuracy:.4f}").format(
+                    way=way, labels=f"{len(subset):,}", fraction=f"{fraction:.0%}", seed=seed, accuracy=accuracy))
+    return results
+
+
 def summarise_runs(results: list[dict], value: str = "test_accuracy") -> list[dict]:
     """One row per (way, fraction): {"way", "fraction", "labels", "mean", "std", "n"} over the seeds.
 
