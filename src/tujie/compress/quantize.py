@@ -199,7 +199,7 @@ def quantize_dynamic(model: nn.Module, dtype: torch.dtype = torch.qint8, *, type
 class QuantizedModel(nn.Module):
     """What static quantization and QAT return: the int8 model, and `report` (which blocks are int8).
 
-    `report["quantized"]` lists the blocks quantized as graphs ("" for the whole model),
+    `report["quantized"]` lists the blocks quantized as graphs ("(whole model)" when the whole forward traced),
     `report["float"]` the untraceable ones left float, with the operation that stopped the trace.
     """
 
