@@ -72,7 +72,7 @@ def main() -> None:
         print(f"{name}: done", flush=True)
     print(f"\ntorch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, {args.threads} thread(s); "
           "median ms per call")
-    print(f"| model | parameters | torch b=1 | ORT b=1 | torch÷ORT b=1 | torch b=64 | ORT b=64 | torch÷ORT b=64 | max abs diff |")
+    print("| model | parameters | torch b=1 | ORT b=1 | torch÷ORT b=1 | torch b=64 | ORT b=64 | torch÷ORT b=64 | max abs diff |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         (t1, o1, d1), (t64, o64, d64) = r[1], r[64]
