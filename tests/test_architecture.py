@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tujie"
 
 TOOLKIT = ("layers", "models", "data", "train", "evaluate", "plots")
-DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy")
+DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy", "rl")
 TOP = ("kinds", "runner", "report", "cli")  # what no library floor may import
 
 
