@@ -32,7 +32,9 @@ def test_recipe_is_valid_and_states_its_source(name):
               # BERT-style: the same, after masked-language-model pretraining, or the masked-token accuracy itself
               "mlm": ("scratch_", "fine_tune_", "linear_probe_", "features_", "masked_accuracy"),
               # compression: one method's (or the base's) test error or accuracy on the same trained model
-              "compress": ("base_", "prune_", "channels_", "lowrank_", "student_", "distill_", "quantize_", "qat_")}[config.kind]
+              "compress": ("base_", "prune_", "channels_", "lowrank_", "student_", "distill_", "quantize_", "qat_"),
+              # reinforcement learning: the greedy policy's evaluation (success rate or mean return), or steps to a return
+              "rl_tabular": "eval_", "rl_deep": ("eval_", "steps_to_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
