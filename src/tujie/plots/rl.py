@@ -131,7 +131,8 @@ def policy_arrows(q, nrow: int, ncol: int, *, holes=(), goal: int | None = None,
     """
     q = np.asarray(q, dtype=np.float64).reshape(nrow * ncol, -1)
     value = q.max(1).reshape(nrow, ncol)
-    holes, stop = set(int(h) for h in holes), set(int(h) for h in holes) | ({int(goal)} if goal is not None else set())
+    holes = {int(h) for h in holes}
+    stop = holes | ({int(goal)} if goal is not None else set())
     with figure_style():
         fig = new_figure(0.8 * ncol + 1.4, 0.8 * nrow + 0.5)
         ax = fig.subplots()

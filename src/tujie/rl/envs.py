@@ -37,7 +37,7 @@ def make_env(name: str, *, seed: int | None = None, render: bool = False, **kwar
     """A gymnasium environment by name, reset with `seed` and its action space seeded too.
 
     Args:
-        name: a registered id, e.g. "CartPole-v1", "FrozenLake-v1", "Taxi-v3".
+        name: a registered id, e.g. "CartPole-v1", "FrozenLake-v1", "Taxi-v4".
         seed: seeds the first reset and `action_space.sample()`; None: unseeded.
         render: frames as arrays (render_mode="rgb_array"), for filmstrips.
         **kwargs: the environment's own options (FrozenLake: is_slippery, map_name).
@@ -52,7 +52,7 @@ def make_env(name: str, *, seed: int | None = None, render: bool = False, **kwar
         close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
         raise ConfigError(_("Unknown environment {name!r}.").format(name=name),
                           expected=_("a registered gymnasium environment, e.g. CartPole-v1, Acrobot-v1, MountainCar-v0, "
-                                     "FrozenLake-v1, Taxi-v3"),
+                                     "FrozenLake-v1, Taxi-v4"),
                           received=name,
                           fix=_("Did you mean: {names}?").format(names=", ".join(close)) if close
                           else _("Pick one of gymnasium's registered environments."))
