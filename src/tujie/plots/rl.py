@@ -33,7 +33,8 @@ def _moving_average(values, window: int) -> np.ndarray:
 
 
 def episode_returns(runs: list[list[float]], window: int = 100, title: str = "episode return") -> bytes:
-    """Each seed's returns faint, the mean of the seeds' moving averages bold, their min–max spread shaded.
+    """Each seed's returns faint (dots, its moving average a thin line), the mean of the seeds' moving averages
+    bold, their min–max spread shaded.
 
     Args:
         runs: one list of per-episode returns per seed (x = episode, 1-based).
@@ -43,8 +44,10 @@ def episode_returns(runs: list[list[float]], window: int = 100, title: str = "ep
         fig = new_figure(6.4, 3.2)
         ax = fig.subplots()
         length = min((len(r) for r in runs), default=0)
-        for r in runs:
-            ax.plot(np.arange(1, len(r) + 1), r, color=TRAIN_COLOR, alpha=0.12, linewidth=0.6)
+        for r in runs:  # raw returns as faint dots (lines between 0/1 returns would fill the plot), each seed's average thin
+            ax.plot(np.arange(1, len(r) + 1), r, color=TRAIN_COLOR, alpha=0.15, linestyle="none", marker=".",
+                    markersize=1.5 if len(r) > 300 else 3)
+            ax.plot(np.arange(1, len(r) + 1), _moving_average(r, window), color=TRAIN_COLOR, alpha=0.45, linewidth=0.7)
         if length:
             smooth = np.stack([_moving_average(r[:length], window) for r in runs])  # (seeds, episodes)
             x = np.arange(1, length + 1)
@@ -53,7 +56,7 @@ def episode_returns(runs: list[list[float]], window: int = 100, title: str = "ep
                                 label=figure_label("spread over seeds (min–max)"))
             ax.plot(x, smooth.mean(0), color=VAL_COLOR, linewidth=2.0,
                     label=figure_label("moving average ({window} episodes), mean over seeds").replace("{window}", str(window)))
-            ax.legend(loc="best", fontsize=8)
+            ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.92), fontsize=8)
         ax.set_xlabel(figure_label("episode"))
         ax.set_ylabel(figure_label("return"))
         ax.set_title(figure_label(title))
