@@ -55,8 +55,6 @@ def _train_one(section: RLDeepConfig, seed: int, say) -> tuple[dict, object]:
         result = train_dqn(section.env, steps=section.steps, seed=seed, eval_every=section.eval_every,
                            eval_episodes=section.eval_every_episodes, log=log, **settings)
         network, record = result.agent.q, result.to_dict()
-        reached = [s for s, v in result.evaluations if v >= section.target]
-        record["steps_to_target"] = reached[0] if reached else None
     else:
         from ..rl.policy_gradient import train_policy_gradient
 
@@ -64,6 +62,11 @@ def _train_one(section: RLDeepConfig, seed: int, say) -> tuple[dict, object]:
         result = train_policy_gradient(section.env, section.agent, steps=section.steps, seed=seed, eval_every=section.eval_every,
                                        eval_episodes=section.eval_every_episodes, log=log, **settings)
         network, record = result.network, result.to_dict()
+        # its own count: the first step where the last target_window training returns (sampled actions) average the target
+        record["steps_to_target_training"] = record.pop("steps_to_target")
+    # for every agent alike: the first periodic greedy evaluation at the target or above
+    reached = [s for s, v in result.evaluations if v >= section.target]
+    record["steps_to_target"] = reached[0] if reached else None
     network.eval()
     greedy = result.agent.greedy if section.agent == "dqn" else network.greedy
     returns = evaluate_policy(section.env, greedy, episodes=section.eval_episodes, seed=FINAL_EVAL_SEED)
