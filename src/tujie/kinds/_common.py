@@ -94,3 +94,18 @@ def verbose_of(say) -> int:
     """1 (progress bars) when the run prints, else 0."""
     return 1 if say is print else 0
 
+
+
+def filmstrip_section(run, filename: str, section_id: str, how: str) -> str:
+    """A report section drawing the frames of one episode kept in the run's `filename` (safetensors, key "frames")."""
+    from safetensors.numpy import load
+
+    from ..i18n import _
+    from ..plots.rl import filmstrip
+    from ..report.format import _e, _img, _note, _section
+
+    path = run.folder / filename
+    if not path.is_file():
+        return _section(section_id, _("One greedy episode"), how, _note(_e(_("The frames file is missing."))))
+    frames = load(path.read_bytes())["frames"]  # (frames, height, width, 3) uint8
+    return _section(section_id, _("One greedy episode"), how, _img(filmstrip(list(frames)), _("frames of one episode")))

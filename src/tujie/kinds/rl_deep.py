@@ -192,17 +192,10 @@ def _training_section(run: RunFiles) -> str:
 
 
 def _filmstrip_section(run: RunFiles) -> str:
-    from safetensors.torch import load
+    from ._common import filmstrip_section
 
-    from ..plots.rl import filmstrip
-
-    how = _("Frames of one episode of the first seed's greedy policy, left to right in time (the first and last "
-            "frames always shown).")
-    path = run.folder / "rl_deep_frames.safetensors"
-    if not path.is_file():
-        return _section("rl-deep-filmstrip", _("One greedy episode"), how, _note(_e(_("The frames file is missing."))))
-    frames = load(path.read_bytes())["frames"].numpy()
-    return _section("rl-deep-filmstrip", _("One greedy episode"), how, _img(filmstrip(list(frames)), _("frames of one episode")))
+    return filmstrip_section(run, "rl_deep_frames.safetensors", "rl-deep-filmstrip", _(
+        "Frames of one episode of the first seed's greedy policy, left to right in time (the first and last frames always shown)."))
 
 
 def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:

@@ -185,17 +185,11 @@ def _q_section(run: RunFiles) -> str:
 
 
 def _film_section(run: RunFiles) -> str:
-    from safetensors.numpy import load
+    from ._common import filmstrip_section
 
-    from ..plots.rl import filmstrip
-
-    how = _("Frames of one greedy episode of the first seed's policy, left to right in time (the first and the last "
-            "frame always shown, the steps between thinned evenly).")
-    path = run.folder / "rl_tabular_frames.safetensors"
-    if not path.is_file():
-        return _section("rl-tabular-film", _("One greedy episode"), how, _note(_e(_("The frames file is missing."))))
-    frames = load(path.read_bytes())["frames"]
-    return _section("rl-tabular-film", _("One greedy episode"), how, _img(filmstrip(list(frames)), _("frames of one episode")))
+    return filmstrip_section(run, "rl_tabular_frames.safetensors", "rl-tabular-film", _(
+        "Frames of one greedy episode of the first seed's policy, left to right in time (the first and the last frame "
+        "always shown, the steps between thinned evenly)."))
 
 
 def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:

@@ -67,6 +67,23 @@ class DQNConfig:
                               received=", ".join(f"{k}={v}" for k, v in bad.items()), fix="Correct these settings.")
 
 
+def agent_settings(config_class, settings: dict, what: str):
+    """`config_class(**settings)` (a dataclass of an agent's settings), an unknown name refused with the closest one.
+
+    Example:
+        >>> agent_settings(DQNConfig, {"lr": 1e-3}, "DQN").lr
+        0.001
+    """
+    from ..errors import closest
+
+    fields = list(config_class.__dataclass_fields__)
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise ConfigError(f"Unknown {what} setting {unknown[0]!r}. {closest(unknown[0], fields)}", expected=", ".join(fields),
+                          received=", ".join(unknown), fix=f"Use the {config_class.__name__} field names.")
+    return config_class(**{**settings, "hidden": tuple(settings.get("hidden", config_class.hidden))})
+
+
 def mlp(in_features: int, out_features: int, hidden=(256, 256)) -> nn.Sequential:
     """Linear-ReLU layers: [B, in] → [B, out] (the default Q-network, actor and critic)."""
     layers, width = [], in_features
@@ -196,14 +213,7 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
         log: called with a line of progress now and then, or None.
         **settings: DQNConfig fields (lr, batch_size, double, tau, ...).
     """
-    unknown = sorted(set(settings) - set(DQNConfig.__dataclass_fields__))
-    if unknown:
-        from ..errors import closest
-
-        raise ConfigError(f"Unknown DQN setting {unknown[0]!r}. {closest(unknown[0], list(DQNConfig.__dataclass_fields__))}",
-                          expected=", ".join(DQNConfig.__dataclass_fields__), received=", ".join(unknown),
-                          fix="Use the DQNConfig field names.")
-    config = DQNConfig(**{**settings, "hidden": tuple(settings.get("hidden", DQNConfig.hidden))})
+    config = agent_settings(DQNConfig, settings, "DQN")
     config.check()
     name = _env_name(env)
     env = _open_env(env, seed)

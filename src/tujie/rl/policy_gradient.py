@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, closest
-from .dqn import mlp
+from .dqn import agent_settings, mlp
 from .envs import check_discrete_actions, check_reward, make_env
 
 AGENTS = ("reinforce", "a2c")
@@ -138,12 +138,7 @@ def train_policy_gradient(env_name: str, agent: str = "a2c", *, steps: int, seed
     if agent not in AGENTS:
         raise ConfigError(f"Unknown policy-gradient agent {agent!r}. {closest(agent, list(AGENTS))}",
                           expected="reinforce or a2c", received=repr(agent), fix="Set agent to reinforce or a2c.")
-    unknown = sorted(set(settings) - set(PGConfig.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(f"Unknown policy-gradient setting {unknown[0]!r}. {closest(unknown[0], list(PGConfig.__dataclass_fields__))}",
-                          expected=", ".join(PGConfig.__dataclass_fields__), received=", ".join(unknown),
-                          fix="Use the PGConfig field names.")
-    config = PGConfig(**{**settings, "hidden": tuple(settings.get("hidden", PGConfig.hidden))})
+    config = agent_settings(PGConfig, settings, "policy-gradient")
     envs, obs = _vector_env(env_name, config.n_envs, seed)
     obs_size = int(np.prod(envs.single_observation_space.shape))
     n_actions = int(envs.single_action_space.n)
