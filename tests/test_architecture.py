@@ -16,7 +16,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tujie"
 
 TOOLKIT = ("layers", "models", "data", "train", "evaluate", "plots")
-DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy", "rl")
+DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy", "rl",
+           "graphs", "recsys", "detection", "style", "speech")
 TOP = ("kinds", "runner", "report", "cli")  # what no library floor may import
 
 

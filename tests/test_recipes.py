@@ -34,7 +34,12 @@ def test_recipe_is_valid_and_states_its_source(name):
               # compression: one method's (or the base's) test error or accuracy on the same trained model
               "compress": ("base_", "prune_", "channels_", "lowrank_", "student_", "distill_", "quantize_", "qat_"),
               # reinforcement learning: the greedy policy's evaluation (success rate or mean return), or steps to a return
-              "rl_tabular": "eval_", "rl_deep": ("eval_", "steps_to_")}[config.kind]
+              "rl_tabular": "eval_", "rl_deep": ("eval_", "steps_to_"),
+              # applications (issue 18): a test accuracy over seeds, a ranking or rating figure, a box or pixel score,
+              # the style loss's fall, an error rate on an unheard speaker
+              "graph": "test_", "recommend": ("neumf_", "gmf_", "mlp_", "mf_", "popularity_"),
+              "detection": "map_", "segmentation": ("miou", "dice"), "style_transfer": "style_loss_",
+              "speech_ctc": ("cer", "wer", "digit_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
