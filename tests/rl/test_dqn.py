@@ -1,12 +1,13 @@
 """DQN: replay buffer, ε schedule, target updates, Double DQN, determinism, checkpoint/resume, refusals."""
 
+import dataclasses
 import math
 
 import gymnasium
 import pytest
 import torch
 
-from tujie.errors import ConfigError, DataError
+from tujie.errors import CheckpointError, ConfigError, DataError
 from tujie.rl.dqn import DQNAgent, DQNConfig, linear_epsilon, mlp, train_dqn
 from tujie.rl.replay import ReplayBuffer
 
@@ -91,11 +92,17 @@ def test_checkpoint_and_resume(tmp_path):
     resumed = train_dqn("CartPole-v1", steps=240, seed=0, resume=path, **TINY)
     assert resumed.agent.step == 240
     assert resumed.episode_returns[:len(first.episode_returns)] == first.episode_returns
-    agent = DQNAgent(mlp(4, 2, (8,)), DQNConfig(hidden=(8,)), 2)
-    state = agent.load(path)
-    assert agent.step == 120 and agent.epsilon == pytest.approx(first.epsilon[-1][1]) and state["seed"] == 0
+    settings = {k: v for k, v in TINY.items() if k != "eval_every"}
+    config = DQNConfig(**settings)
+    agent = DQNAgent(mlp(4, 2, config.hidden), config, 2)
+    identity = {"env": "CartPole-v1", "agent": "dqn", "seed": 0, "settings": dataclasses.asdict(config)}
+    state = agent.load(path, torch.Generator(), identity)
+    assert agent.step == 120 and agent.epsilon == pytest.approx(first.epsilon[-1][1])
+    assert state["curves"]["episode_returns"] == first.episode_returns
     for p, q in zip(agent.q.parameters(), first.agent.q.parameters()):
         assert torch.equal(p, q)
+    with pytest.raises(CheckpointError, match="seed"):  # another run's checkpoint
+        train_dqn("CartPole-v1", steps=240, seed=1, resume=path, **TINY)
 
 
 def test_continuous_actions_unknown_settings_and_bad_values_are_refused():

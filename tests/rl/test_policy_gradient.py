@@ -43,3 +43,18 @@ def test_unknown_agent_setting_and_continuous_actions_are_refused():
         train_policy_gradient("CartPole-v1", "a2c", steps=10, entropy=0.1)
     with pytest.raises(ConfigError, match="discrete"):
         train_policy_gradient("Pendulum-v1", "a2c", steps=10)
+
+
+@pytest.mark.parametrize("agent", ["reinforce", "a2c"])
+def test_checkpoint_every_and_resume_carry_the_network_optimizer_and_curves_on(agent, tmp_path):
+    from tujie.errors import CheckpointError
+
+    path = tmp_path / "agent.safetensors"
+    first = train_policy_gradient("CartPole-v1", agent, steps=300, seed=2, batch_episodes=2, checkpoint=path,
+                                  checkpoint_every=100, **TINY)
+    resumed = train_policy_gradient("CartPole-v1", agent, steps=600, seed=2, batch_episodes=2, resume=path, **TINY)
+    assert resumed.steps >= 600 and resumed.loss[:len(first.loss)] == first.loss
+    assert resumed.episode_returns[:len(first.episode_returns)] == first.episode_returns
+    assert len(resumed.loss) > len(first.loss) and resumed.loss[len(first.loss)][0] > first.steps
+    with pytest.raises(CheckpointError, match="lr"):  # saved with other settings: refused, naming them
+        train_policy_gradient("CartPole-v1", agent, steps=600, seed=2, batch_episodes=2, lr=0.5, resume=path, **TINY)

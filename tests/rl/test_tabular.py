@@ -105,3 +105,24 @@ def test_continuous_states_and_unknown_algorithms_are_refused():
         train_tabular("CartPole-v1", episodes=1, eval_episodes=0)
     with pytest.raises(ConfigError, match="qlearning or sarsa"):
         train_tabular("FrozenLake-v1", algorithm="td-lambda", episodes=1)
+
+
+def test_a_resumed_table_gives_the_returns_of_a_run_never_stopped(tmp_path):
+    from tujie.errors import CheckpointError
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_150(episode, _return, _eps):
+        if episode == 150:
+            raise Killed
+
+    settings = dict(episodes=300, seed=3, eval_episodes=0)
+    whole = train_tabular("FrozenLake-v1", **settings)
+    path = tmp_path / "table.safetensors"
+    with pytest.raises(Killed):  # killed after the checkpoint at episode 100
+        train_tabular("FrozenLake-v1", **settings, checkpoint=path, checkpoint_every=100, on_episode=kill_at_150)
+    resumed = train_tabular("FrozenLake-v1", **settings, resume=path)
+    assert np.array_equal(resumed.q, whole.q) and resumed.returns == whole.returns and resumed.steps == whole.steps
+    with pytest.raises(CheckpointError, match="sarsa"):
+        train_tabular("FrozenLake-v1", algorithm="sarsa", **settings, resume=path)

@@ -51,6 +51,9 @@ class Kind:
         aliases: short `--set` spellings for its keys, e.g. {"k": "cross_validation.k"}.
         report: its result files, sections and headline (`tujie.report.KindReport`).
         resumable: whether `tujie run --resume` can continue it.
+        check_resume: `check_resume(run_dir, config, saved_config)`, called before a resume: refuses (with a
+            ConfigError) a run directory without the kind's checkpoint or with nothing left to do.
+        resumable_changes: config keys a resume may change (e.g. "train.epochs", to train longer).
         distributed: whether it trains on several processes (`tujie run --nproc N`, torchrun):
             its training goes through `Learner.fit`, and only rank 0 writes files.
         order: its place in listings and in config.yaml (lower first).
@@ -67,6 +70,8 @@ class Kind:
     aliases: dict = field(default_factory=dict)
     report: KindReport | None = None
     resumable: bool = False
+    check_resume: Callable | None = None
+    resumable_changes: tuple = ()
     distributed: bool = False
     order: int = 50
     smoke: tuple = ()

@@ -4,14 +4,16 @@ The agents are `tujie.rl.dqn.train_dqn` and `tujie.rl.policy_gradient.train_poli
 this module registers the kind, its `rl_deep:` section and its report: episode returns with a
 moving average and the spread over seeds, greedy evaluations against steps, ε, loss and Q-value
 curves (DQN; loss and entropy for the policy gradients), and a filmstrip of one greedy episode.
-Writes rl_deep.json, the first seed's network weights (rl_deep_weights.safetensors) and the
-filmstrip's frames (rl_deep_frames.safetensors). Recipes: cartpole-dqn, cartpole-reinforce,
+Writes rl_deep.json, the first seed's network weights (rl_deep_weights.safetensors), the
+filmstrip's frames (rl_deep_frames.safetensors), and for `tujie run --resume` each seed's agent
+(rl_deep_seed<N>.safetensors) and the finished seeds (rl_deep_progress.json). Recipes: cartpole-dqn, cartpole-reinforce,
 cartpole-a2c, acrobot-dqn. Reads no data.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -35,32 +37,34 @@ class RLDeepConfig(Strict):
     eval_every: int = Field(5000, ge=0, description="steps between greedy evaluations during training (0: none)")
     eval_every_episodes: int = Field(10, ge=1, description="episodes of each evaluation during training")
     target: float = Field(475.0, description="the return whose first step is recorded (steps_to_475)")
+    checkpoint_every: int = Field(10_000, ge=0, description="steps between saves of the agent (`tujie run --resume`); 0: at each seed's end only")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="DQNConfig or PGConfig fields")
 
 
 FINAL_EVAL_SEED = 100_000  # the final evaluation's episodes: seeds 100000, 100001, ... (never a training seed)
 
 
-def _train_one(section: RLDeepConfig, seed: int, say) -> tuple[dict, object]:
-    """One seed: train, then evaluate the greedy policy; (its record, its network)."""
+def _train_one(section: RLDeepConfig, seed: int, say, checkpoint: Path, resume: Path | None) -> tuple[dict, object]:
+    """One seed: train (saving to `checkpoint`, continuing from `resume`), then evaluate the greedy policy; (its record, its network)."""
     from ..rl.envs import evaluate_policy
 
     def log(step, mean):
         say(_("seed {seed}, step {step}: greedy return {value}").format(seed=seed, step=f"{step:,}", value=f"{mean:.1f}"))
 
     settings = dict(section.hyperparameters)
+    saving = {"checkpoint": checkpoint, "checkpoint_every": section.checkpoint_every, "resume": resume}
     if section.agent == "dqn":
         from ..rl.dqn import train_dqn
 
         result = train_dqn(section.env, steps=section.steps, seed=seed, eval_every=section.eval_every,
-                           eval_episodes=section.eval_every_episodes, log=log, **settings)
+                           eval_episodes=section.eval_every_episodes, log=log, **saving, **settings)
         network, record = result.agent.q, result.to_dict()
     else:
         from ..rl.policy_gradient import train_policy_gradient
 
         settings.setdefault("target", section.target)
         result = train_policy_gradient(section.env, section.agent, steps=section.steps, seed=seed, eval_every=section.eval_every,
-                                       eval_episodes=section.eval_every_episodes, log=log, **settings)
+                                       eval_episodes=section.eval_every_episodes, log=log, **saving, **settings)
         network, record = result.network, result.to_dict()
         # its own count: the first step where the last target_window training returns (sampled actions) average the target
         record["steps_to_target_training"] = record.pop("steps_to_target")
@@ -77,27 +81,52 @@ def _train_one(section: RLDeepConfig, seed: int, say) -> tuple[dict, object]:
     return record, (network, greedy)
 
 
-def run(context: RunContext) -> dict:
-    """Train the agent once per seed; write rl_deep.json, the first seed's weights and one greedy episode's frames."""
-    import numpy as np
-    import torch
-    from safetensors.torch import save
+PROGRESS = "rl_deep_progress.json"  # the seeds finished so far: what `tujie run --resume` keeps
 
-    from ..rl.envs import record_frames
-    from ..train.checkpoint import save_weights
+
+def _checkpoint(run_dir: Path, seed: int) -> Path:
+    return run_dir / f"rl_deep_seed{seed}.safetensors"
+
+
+def run(context: RunContext) -> dict:
+    """Train the agent once per seed; write rl_deep.json, the first seed's weights and one greedy episode's frames.
+
+    Each seed's agent is saved every `checkpoint_every` steps and at its end, and each finished seed's
+    record goes to rl_deep_progress.json: `tujie run --resume RUN_DIR` keeps the finished seeds and
+    continues the interrupted one from its last save.
+    """
+    import json
+
+    from ..rl.checkpoints import saved_identity
 
     section = context.config.rl_deep or RLDeepConfig()
-    runs, first = [], None
-    with one_thread():  # small networks, one step at a time: threads cost more than they give
-        for seed in section.seeds:
-            record, network = _train_one(section, seed, context.say)
-            runs.append(record)
-            first = first or network
-        frames = record_frames(section.env, first[1], seed=FINAL_EVAL_SEED, max_frames=10)
     run_dir = context.run_dir
-    save_weights(run_dir / "rl_deep_weights.safetensors", first[0], {"env": section.env, "agent": section.agent,
-                                                                     "seed": section.seeds[0]})
-    write_bytes(run_dir / "rl_deep_frames.safetensors", save({"frames": torch.from_numpy(np.stack(frames))}))
+    runs = json.loads((run_dir / PROGRESS).read_text(encoding="utf-8")) if context.resume and (run_dir / PROGRESS).is_file() else []
+    runs = [r for r in runs if r["steps"] >= section.steps]  # a seed trained for fewer steps goes on (steps raised)
+    done = {r["seed"] for r in runs}
+    if done:
+        context.say(_("Resuming: seeds {seeds} are finished.").format(seeds=", ".join(str(s) for s in sorted(done))))
+    try:
+        with one_thread():  # small networks, one step at a time: threads cost more than they give
+            for seed in section.seeds:
+                if seed in done:
+                    continue
+                path = _checkpoint(run_dir, seed)
+                resume = path if context.resume and path.is_file() else None
+                resumed_at = saved_identity(resume)[1].get("step") if resume is not None else None
+                if resume is not None:
+                    context.say(_("Resuming seed {seed} from step {step}.").format(seed=seed, step=f"{resumed_at:,}"))
+                record, network = _train_one(section, seed, context.say, path, resume)
+                record["resumed_from_step"] = resumed_at
+                runs.append(record)
+                write_json(run_dir / PROGRESS, runs)
+                if seed == section.seeds[0]:
+                    _write_first_seed(run_dir, section, network)
+    except KeyboardInterrupt:
+        return {"status": "interrupted", "message": _("interrupted after {n} of {total} seeds; continue with: "
+                                                      "tujie run --resume {run_dir}").format(
+            n=len(runs), total=len(section.seeds), run_dir=run_dir)}
+    runs.sort(key=lambda r: section.seeds.index(r["seed"]))
     means = [r["final_eval_mean"] for r in runs]
     reached = [r["steps_to_target"] for r in runs]
     write_json(run_dir / "rl_deep.json", {"env": section.env, "agent": section.agent, "steps": section.steps,
@@ -110,6 +139,40 @@ def run(context: RunContext) -> dict:
     if section.target == 475:  # the issue's CartPole number, under its own name
         results["steps_to_475"] = results["steps_to_target"]
     return {"results": results}
+
+
+def _write_first_seed(run_dir: Path, section: RLDeepConfig, network) -> None:
+    """The first seed's weights and the frames of one of its greedy episodes (the report's filmstrip)."""
+    import numpy as np
+    import torch
+    from safetensors.torch import save
+
+    from ..rl.envs import record_frames
+    from ..train.checkpoint import save_weights
+
+    frames = record_frames(section.env, network[1], seed=FINAL_EVAL_SEED, max_frames=10)
+    save_weights(run_dir / "rl_deep_weights.safetensors", network[0], {"env": section.env, "agent": section.agent,
+                                                                       "seed": section.seeds[0]})
+    write_bytes(run_dir / "rl_deep_frames.safetensors", save({"frames": torch.from_numpy(np.stack(frames))}))
+
+
+def check_resume(run_dir: Path, config, saved_config: dict) -> None:
+    """Refuse `--resume` of a run with nothing saved, or one whose every seed is finished."""
+    from ..errors import ConfigError
+
+    import json
+
+    section = config.rl_deep or RLDeepConfig()
+    finished = run_dir / "rl_deep.json"
+    if finished.is_file() and all(r.get("steps", 0) >= section.steps
+                                  for r in json.loads(finished.read_text(encoding="utf-8")).get("runs", [])):
+        raise ConfigError(_("Nothing to resume: {run_dir} finished all its seeds.").format(run_dir=run_dir),
+                          expected=_("a run directory of an interrupted rl_deep run, or more steps (--set rl_deep.steps=N)"),
+                          fix=_("Open its report (tujie report {run_dir}), or start a new run.").format(run_dir=run_dir))
+    if not (run_dir / PROGRESS).is_file() and not any(_checkpoint(run_dir, s).is_file() for s in section.seeds):
+        raise ConfigError(_("Cannot resume from {run_dir}: it holds no saved agent.").format(run_dir=run_dir),
+                          expected=_("rl_deep_progress.json or rl_deep_seed<N>.safetensors, written during training"),
+                          fix=_("Start the run again without --resume."))
 
 
 # ----------------------------------------------------------------------------------- report
@@ -226,7 +289,8 @@ REPORT = KindReport("rl_deep", files=("rl_deep.json",), result_file="rl_deep.jso
                               Section("rl-deep-filmstrip", N_("One greedy episode"), _filmstrip_section, _has, order=64)),
                     headline=_headline, facts=_facts)
 register(Kind("rl_deep", run, N_("deep reinforcement learning (DQN, REINFORCE, A2C) on a gymnasium environment, over seeds"),
-              section="rl_deep", config=RLDeepConfig, report=REPORT, order=74,
+              section="rl_deep", config=RLDeepConfig, report=REPORT, order=74, resumable=True, check_resume=check_resume,
+              resumable_changes=("rl_deep.steps",),
               smoke=("cartpole-dqn", ("rl_deep.steps=300", "rl_deep.seeds=[0, 1]", "rl_deep.eval_episodes=2",
                                       "rl_deep.eval_every=150", "rl_deep.eval_every_episodes=1",
                                       "rl_deep.hyperparameters={learning_starts: 100, train_freq: 50, gradient_steps: 4, "

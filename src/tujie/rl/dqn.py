@@ -29,8 +29,11 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .checkpoints import load_agent, save_agent
 from .envs import check_discrete_actions, check_reward, make_env
 from .replay import ReplayBuffer
+
+CURVES = ("episode_returns", "epsilon", "loss", "q_values", "evaluations")  # what a checkpoint carries over
 
 
 @dataclass
@@ -171,18 +174,14 @@ class DQNAgent:
         for p_target, p in zip(self.target.parameters(), self.q.parameters()):
             p_target.mul_(1 - tau).add_(p, alpha=tau)
 
-    def save(self, path, extra: dict | None = None) -> Path:
-        """Online and target networks, optimizer, step counter and ε (not the replay buffer)."""
-        from ..train.checkpoint import save_checkpoint
+    def save(self, path, generator: torch.Generator, identity: dict, state: dict | None = None) -> Path:
+        """Online and target networks, optimizer, generator, step counter and ε (not the replay buffer: `rl.checkpoints`)."""
+        state = {"step": self.step, "epsilon": self.epsilon, **(state or {})}
+        return save_agent(path, self.q, self.optimizer, generator, identity, state, modules={"target": self.target})
 
-        state = {"step": self.step, "epsilon": self.epsilon, "config": asdict(self.config), **(extra or {})}
-        return save_checkpoint(path, self.q, self.optimizer, state=state, modules={"target": self.target})
-
-    def load(self, path) -> dict:
-        """Restore what `save` wrote; returns its state (step, ε, and any extra)."""
-        from ..train.checkpoint import load_checkpoint
-
-        state = load_checkpoint(path, self.q, self.optimizer, modules={"target": self.target})
+    def load(self, path, generator: torch.Generator, identity: dict) -> dict:
+        """Restore what `save` wrote (refused if another run wrote it); returns its state (step, ε, curves)."""
+        state = load_agent(path, self.q, self.optimizer, generator, identity, modules={"target": self.target})
         self.step, self.epsilon = int(state["step"]), float(state["epsilon"])
         return state
 
@@ -199,7 +198,8 @@ def _env_name(env) -> str:
 
 
 def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = None, eval_every: int = 5000,
-              eval_episodes: int = 10, resume=None, checkpoint=None, log=None, **settings) -> DQNResult:
+              eval_episodes: int = 10, resume=None, checkpoint=None, checkpoint_every: int = 0, log=None,
+              **settings) -> DQNResult:
     """Train DQN for `steps` environment steps.
 
     Args:
@@ -208,8 +208,10 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
         seed: seeds the network's initialisation, the environment, ε-greedy and the replay sampling.
         q_network: any module [B, obs] → [B, actions]; default `mlp(obs, actions, hidden)`.
         eval_every: greedy evaluation every so many steps (`eval_episodes` episodes; 0: none).
-        resume: a checkpoint of `DQNAgent.save` to continue from (its replay buffer is refilled).
+        resume: a checkpoint of the same run (environment, seed, settings) to continue from, up to `steps`
+            (which may be larger than the first run's); its replay buffer is refilled (`rl.checkpoints`).
         checkpoint: where to save the agent at the end (safetensors with JSON metadata), or None.
+        checkpoint_every: also save it every so many steps (0: only at the end).
         log: called with a line of progress now and then, or None.
         **settings: DQNConfig fields (lr, batch_size, double, tau, ...).
     """
@@ -224,13 +226,19 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
         q_network = mlp(int(torch.tensor(obs_shape).prod()), n_actions, config.hidden)
     agent = DQNAgent(q_network, config, n_actions)
     result = DQNResult(env=name, seed=seed, steps=steps, config={**asdict(config), "hidden": list(config.hidden)})
+    generator = torch.Generator().manual_seed(seed)
+    # `steps` is not part of it: a resumed run may train on to a larger total
+    identity = {"env": name, "agent": "dqn", "seed": seed, "settings": asdict(config)}
     start_step = 0
     if resume is not None:
-        state = agent.load(resume)
+        state = agent.load(resume, generator, identity)
         start_step = agent.step
-        for key in ("episode_returns", "epsilon", "loss", "q_values", "evaluations"):
-            setattr(result, key, list(state.get("curves", {}).get(key, [])))
-    generator = torch.Generator().manual_seed(seed + 1_000_003 * start_step)
+        for key in CURVES:
+            setattr(result, key, list(state["curves"][key]))
+
+    def save() -> None:
+        agent.save(checkpoint, generator, identity, {"curves": {key: getattr(result, key) for key in CURVES}})
+
     buffer = ReplayBuffer(config.buffer_size, obs_shape)
     env.action_space.seed(seed)
     obs, _info = env.reset(seed=seed + start_step)
@@ -260,13 +268,14 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
             result.epsilon.append([step, agent.epsilon])
         if eval_every and (step % eval_every == 0 or step == steps):
             evaluate_greedy(agent, name, result, step, eval_episodes, seed, log)
+        if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step != steps:
+            save()
     env.close()
     result.wall_seconds = time.perf_counter() - started
     result.steps_per_second = (steps - start_step) / max(result.wall_seconds, 1e-9)
     result.agent = agent  # the trained agent, for the caller (not part of to_dict)
     if checkpoint is not None:
-        curves = {k: getattr(result, k) for k in ("episode_returns", "epsilon", "loss", "q_values", "evaluations")}
-        agent.save(checkpoint, {"curves": curves, "seed": seed, "env": name})
+        save()
     return result
 
 

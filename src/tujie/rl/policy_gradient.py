@@ -30,10 +30,12 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, closest
+from .checkpoints import load_agent, save_agent
 from .dqn import agent_settings, mlp
 from .envs import check_discrete_actions, check_reward, make_env
 
 AGENTS = ("reinforce", "a2c")
+CURVES = ("episode_returns", "loss", "entropy", "evaluations")  # what a checkpoint carries over
 
 
 @dataclass
@@ -130,10 +132,14 @@ def discounted_returns(rewards: list[float], gamma: float, bootstrap: float = 0.
 
 
 def train_policy_gradient(env_name: str, agent: str = "a2c", *, steps: int, seed: int = 0, eval_every: int = 10_000,
-                          eval_episodes: int = 10, log=None, **settings) -> PGResult:
+                          eval_episodes: int = 10, log=None, checkpoint=None, checkpoint_every: int = 0, resume=None,
+                          **settings) -> PGResult:
     """Train REINFORCE (`agent="reinforce"`) or A2C (`"a2c"`) for at least `steps` environment steps (all envs together).
 
     `settings` are PGConfig fields. The trained network is `result.network` (an ActorCritic).
+    `checkpoint`: where to save the agent (`rl.checkpoints`) at the end and, with `checkpoint_every`,
+    after the first update past every so many steps; `resume`: such a file of the same run to
+    continue from (the episodes in progress at the save start over).
     """
     if agent not in AGENTS:
         raise ConfigError(f"Unknown policy-gradient agent {agent!r}. {closest(agent, list(AGENTS))}",
@@ -152,7 +158,21 @@ def train_policy_gradient(env_name: str, agent: str = "a2c", *, steps: int, seed
     finished: list = []                      # REINFORCE: whole episodes waiting for the update
     rollout: list = []                       # A2C: (obs, actions, rewards, terminated, bootstrap obs, done) per step
     step, next_eval = 0, eval_every
-    started = time.perf_counter()
+    identity = {"env": env_name, "agent": agent, "seed": seed, "settings": asdict(config)}  # `steps` may grow on resume
+    if resume is not None:
+        state = load_agent(resume, net, optimizer, generator, identity)
+        step, next_eval = int(state["step"]), int(state["next_eval"])
+        result.steps_to_target = state.get("steps_to_target")
+        for key in CURVES:
+            setattr(result, key, list(state["curves"][key]))
+        obs, _info = envs.reset(seed=seed + step)  # fresh episodes, on seeds of their own
+    next_save = (step // checkpoint_every + 1) * checkpoint_every if checkpoint_every else None
+    started, first_step = time.perf_counter(), step
+
+    def save() -> None:
+        save_agent(checkpoint, net, optimizer, generator, identity,
+                   {"step": step, "next_eval": next_eval, "steps_to_target": result.steps_to_target,
+                    "curves": {key: getattr(result, key) for key in CURVES}})
 
     def sample(observation):
         with torch.no_grad():
@@ -204,12 +224,18 @@ def train_policy_gradient(env_name: str, agent: str = "a2c", *, steps: int, seed
         if eval_every and step >= next_eval:
             _evaluate(net, env_name, result, step, eval_episodes, seed, log)
             next_eval += eval_every
+        # right after an update, so that no collected experience is lost with the save
+        if next_save is not None and checkpoint is not None and step >= next_save and not rollout and not finished:
+            save()
+            next_save += checkpoint_every
     envs.close()
     result.steps = step
     result.wall_seconds = time.perf_counter() - started
-    result.steps_per_second = step / max(result.wall_seconds, 1e-9)
+    result.steps_per_second = (step - first_step) / max(result.wall_seconds, 1e-9)
     if eval_every and (not result.evaluations or result.evaluations[-1][0] != step):
         _evaluate(net, env_name, result, step, eval_episodes, seed, log)
+    if checkpoint is not None:
+        save()
     result.network = net
     return result
 

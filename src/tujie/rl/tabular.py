@@ -153,8 +153,8 @@ def eval_seed(seed: int) -> int:
 
 def train_tabular(env_name: str, *, algorithm: str = "qlearning", episodes: int = 1000, alpha: float = 0.1,
                   gamma: float = 0.99, epsilon: EpsilonSchedule | None = None, seed: int = 0, eval_episodes: int = 100,
-                  env_kwargs: dict | None = None, on_episode: Callable[[int, float, float], None] | None = None
-                  ) -> TabularResult:
+                  env_kwargs: dict | None = None, on_episode: Callable[[int, float, float], None] | None = None,
+                  checkpoint=None, checkpoint_every: int = 0, resume=None) -> TabularResult:
     """Train a Q-table with Q-learning or SARSA; the same seed gives the same returns.
 
     Args:
@@ -167,6 +167,10 @@ def train_tabular(env_name: str, *, algorithm: str = "qlearning", episodes: int 
         eval_episodes: greedy episodes after training (seeds `eval_seed(seed)`, +1, ...).
         env_kwargs: the environment's options (e.g. is_slippery, map_name).
         on_episode: called with (episode, return, ε) after every episode.
+        checkpoint: where to save the table (safetensors) at the end, and every `checkpoint_every` episodes.
+        resume: a checkpoint of an earlier run with the same environment, algorithm and seed to continue
+            from. It holds the Q-table, the episode counter, the curves and both random streams (the
+            agent's and the environment's), so the resumed run gives the same returns as one never stopped.
     """
     from gymnasium.spaces import Discrete
 
@@ -186,8 +190,9 @@ def train_tabular(env_name: str, *, algorithm: str = "qlearning", episodes: int 
     q = np.zeros((int(env.observation_space.n), actions))  # (S, A), all zero: no state is preferred
     rng = np.random.default_rng(seed)
     result = TabularResult(env_name, algorithm, int(seed), q)
+    first = _restore_table(resume, result, rng, env, alpha, gamma) if resume is not None else 0
     started = time.perf_counter()
-    for episode in range(episodes):
+    for episode in range(first, episodes):
         eps = schedule.value(episode)
         state, _info = env.reset(seed=int(seed) if episode == 0 else None)  # later resets continue the seeded stream
         action = epsilon_greedy(q[state], eps, rng)
@@ -210,9 +215,51 @@ def train_tabular(env_name: str, *, algorithm: str = "qlearning", episodes: int 
         result.steps += length
         if on_episode is not None:
             on_episode(episode, total, eps)
+        if checkpoint is not None and checkpoint_every and (episode + 1) % checkpoint_every == 0:
+            save_table(checkpoint, result, episode + 1, rng, env, alpha, gamma)
+    if checkpoint is not None:
+        save_table(checkpoint, result, max(episodes, first), rng, env, alpha, gamma)
     env.close()
     result.seconds = time.perf_counter() - started
     if eval_episodes:
         result.eval_returns = evaluate_policy(env_name, lambda s: greedy_action(q[s]), episodes=eval_episodes,
                                               seed=eval_seed(seed), **kwargs)
     return result
+
+
+def save_table(path, result: TabularResult, episodes_done: int, rng: np.random.Generator, env, alpha: float, gamma: float):
+    """The Q-table and everything a resume needs (curves, counters, both random streams), as safetensors + JSON."""
+    import torch
+
+    from ..train.checkpoint import save_state
+
+    meta = {"env": result.env, "algorithm": result.algorithm, "seed": result.seed, "alpha": alpha, "gamma": gamma,
+            "episode": episodes_done, "steps": result.steps, "returns": result.returns, "lengths": result.lengths,
+            "epsilons": result.epsilons, "rng": rng.bit_generator.state,
+            "env_rng": env.unwrapped.np_random.bit_generator.state}
+    return save_state(path, {"q": torch.from_numpy(result.q)}, meta)
+
+
+def _restore_table(path, result: TabularResult, rng: np.random.Generator, env, alpha: float, gamma: float) -> int:
+    """Fill `result`, `rng` and the environment's random stream from a `save_table` file; the next episode's index."""
+    from ..errors import CheckpointError
+    from ..train.checkpoint import read_checkpoint
+
+    tensors, meta = read_checkpoint(path)
+    saved = (meta.get("env"), meta.get("algorithm"), meta.get("seed"), meta.get("alpha"), meta.get("gamma"))
+    now = (result.env, result.algorithm, result.seed, alpha, gamma)
+    q = tensors.get("q")
+    if saved != now or q is None or tuple(q.shape) != result.q.shape:
+        raise CheckpointError(
+            _("Cannot resume from {path}: it was saved by another tabular run.").format(path=path),
+            expected=_("environment, algorithm, seed, α, γ = {now}, a Q-table of shape {shape}").format(
+                now=now, shape=result.q.shape),
+            received=_("{saved}, a Q-table of shape {shape}").format(
+                saved=saved, shape=None if q is None else tuple(q.shape)),
+            fix=_("Resume with the settings the checkpoint was saved with, or start without resume."))
+    result.q[...] = q.numpy()
+    result.returns, result.lengths, result.epsilons = list(meta["returns"]), list(meta["lengths"]), list(meta["epsilons"])
+    result.steps = int(meta["steps"])
+    rng.bit_generator.state = meta["rng"]
+    env.unwrapped.np_random.bit_generator.state = meta["env_rng"]
+    return int(meta["episode"])

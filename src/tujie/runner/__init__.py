@@ -32,7 +32,7 @@ from ..train import distributed
 from ..utils import environment, seed_everything
 
 # Keys that may differ between a run and its resumption: how long to train and where.
-RESUMABLE_CHANGES = {"train.epochs", "device", "output_dir", "run_name"}
+RESUMABLE_CHANGES = {"device", "output_dir", "run_name"}  # for every kind; a kind adds its own (Kind.resumable_changes)
 
 
 @dataclass
@@ -85,7 +85,7 @@ def run(recipe: str | dict | None = None, overrides=(), *, resume: str | Path | 
     Args:
         recipe: a recipe name (`tujie recipes`), a YAML file, or a recipe mapping (what such a file holds).
         overrides: `key=value` strings, as `--set` takes them.
-        resume: a run directory to continue (kinds that resume: `train`).
+        resume: a run directory to continue (kinds that resume: `train`, `rl_deep`).
         verbose: 0 prints nothing.
         lang: the language of the progress lines and the report ("zh", "en"; None: TUJIE_LANG or the locale).
         callbacks: extra training callbacks, attached by kinds that train with `Learner.fit` (`train`).
@@ -152,45 +152,27 @@ def _check_expected(summary: dict, config: cfg.RunConfig, say) -> None:
 
 
 def _check_resume(run_dir: Path, config: cfg.RunConfig) -> Path:
-    """Refuse to resume into a run whose config differs (beyond epochs/device/output), showing the difference."""
-    if not (run_dir / "config.yaml").is_file() or not (run_dir / "last.safetensors").is_file():
-        raise ConfigError(f"Cannot resume from {run_dir}: it has no config.yaml and last.safetensors.",
-                          expected="a run directory written by `tujie run` after at least one epoch",
+    """Refuse to resume into a run whose config differs (beyond what its kind lets change), showing the difference.
+
+    Then the kind's own check (`Kind.check_resume`): its checkpoint is there, and something is left to do.
+    """
+    kind = kinds.get(config.kind)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"Cannot resume from {run_dir}: it has no config.yaml.", expected="a run directory written by `tujie run`",
                           fix="Check the path, or start a new run without --resume.")
     saved_config = read_run_config(run_dir)
     saved = _flatten(saved_config)
     now = _flatten(config.model_dump(mode="json"))
+    may_change = RESUMABLE_CHANGES | set(kind.resumable_changes)
     diff = [f"{k}: run has {saved.get(k)!r}, now {now.get(k)!r}" for k in sorted(set(saved) | set(now))
-            if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)]
+            if k not in may_change and saved.get(k) != now.get(k)]
     if diff:
         raise ConfigError(f"Cannot resume {run_dir}: the config differs from the run's ({'; '.join(diff)}).",
-                          expected="the same config (only train.epochs, device and output_dir may change)",
+                          expected=f"the same config (only {', '.join(sorted(may_change))} may change)",
                           fix="Drop the --set overrides that differ, or start a new run.")
-    _check_checkpoint(run_dir, config, saved_config)
+    if kind.check_resume is not None:
+        kind.check_resume(run_dir, config, saved_config)
     return run_dir
-
-
-def _check_checkpoint(run_dir: Path, config: cfg.RunConfig, saved_config: dict) -> None:
-    """Refuse a resume with nothing left to train, or from weights that are already NaN, before anything is written."""
-    import torch
-
-    from ..train.checkpoint import read_checkpoint
-
-    path = run_dir / "last.safetensors"
-    tensors, meta = read_checkpoint(path)
-    done = int((meta.get("state") or {}).get("epoch", 0))
-    epochs = config.train.epochs
-    if epochs <= done:
-        raise ConfigError(f"Nothing to resume: {run_dir} has already trained {done} epochs, and {epochs} were asked for.",
-                          expected=f"train.epochs above {done}, the epochs done", received=f"train.epochs={epochs}",
-                          fix=f"Extend the run with --set epochs={done + 5} (for example), or open its report: tujie report {run_dir}.")
-    broken = [k[len("model."):] for k, t in tensors.items()
-              if k.startswith("model.") and t.is_floating_point() and not torch.isfinite(t).all()]
-    if broken:
-        raise ConfigError(f"Cannot resume from {path}: its weights hold NaN or infinite values ({', '.join(broken[:4])}"
-                          f"{' ...' if len(broken) > 4 else ''}).", expected="finite weights (a checkpoint written before the loss diverged)",
-                          received=f"{len(broken)} broken weight tensors", fix="Start a new run, with a lower learning rate or gradient clipping; "
-                          "the run directory was left as it was.")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

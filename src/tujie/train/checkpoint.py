@@ -83,6 +83,20 @@ def _load_optimizer_state(optimizer, prefix: str, tensors: dict, saved: dict) ->
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
 
 
+def save_state(path, tensors: dict, metadata: dict) -> Path:
+    """Write named tensors and JSON metadata (an agent's table and counters) atomically; `read_checkpoint` reads them.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "table.safetensors"
+        >>> _ = save_state(path, {"q": torch.zeros(2, 3)}, {"episode": 7})
+        >>> tensors, meta = read_checkpoint(path)
+        >>> tuple(tensors["q"].shape), meta["episode"]
+        ((2, 3), 7)
+    """
+    return _write(path, tensors, metadata)
+
+
 def _write(path, tensors: dict, meta: dict) -> Path:
     from safetensors.torch import save
 
