@@ -118,3 +118,15 @@ def test_a_nan_reward_stops_with_its_step():
     env = gymnasium.wrappers.TransformReward(gymnasium.make("CartPole-v1"), lambda r: math.nan)
     with pytest.raises(DataError, match="step 1"):
         train_dqn(env, steps=50, seed=0, **TINY)
+
+
+def test_keep_best_ends_with_the_network_of_the_best_evaluation(tmp_path):
+    result = train_dqn("CartPole-v1", steps=300, seed=0, keep_best=True, eval_episodes=2,
+                       **{**TINY, "eval_every": 100}, checkpoint=tmp_path / "dqn.safetensors")
+    best_step, best_value = max(result.evaluations, key=lambda e: (e[1], e[0]))
+    assert (result.best_step, result.best_eval) == (best_step, best_value)
+    from tujie.rl.envs import evaluate_policy
+
+    # the kept network plays its evaluation's episodes again with the same returns
+    again = evaluate_policy("CartPole-v1", result.agent.greedy, episodes=2, seed=10_000)
+    assert sum(again) / 2 == pytest.approx(best_value)

@@ -37,6 +37,7 @@ class RLDeepConfig(Strict):
     eval_every: int = Field(5000, ge=0, description="steps between greedy evaluations during training (0: none)")
     eval_every_episodes: int = Field(10, ge=1, description="episodes of each evaluation during training")
     target: float = Field(475.0, description="the return whose first step is recorded (steps_to_475)")
+    keep_best: bool = Field(False, description="DQN: end with the network of the best periodic evaluation (SB3's EvalCallback best_model)")
     checkpoint_every: int = Field(10_000, ge=0, description="steps between saves of the agent (`tujie run --resume`); 0: at each seed's end only")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="DQNConfig or PGConfig fields")
 
@@ -57,10 +58,20 @@ def _train_one(section: RLDeepConfig, seed: int, say, checkpoint: Path, resume: 
         from ..rl.dqn import train_dqn
 
         result = train_dqn(section.env, steps=section.steps, seed=seed, eval_every=section.eval_every,
-                           eval_episodes=section.eval_every_episodes, log=log, **saving, **settings)
+                           eval_episodes=section.eval_every_episodes, keep_best=section.keep_best, log=log, **saving, **settings)
         network, record = result.agent.q, result.to_dict()
+        if section.keep_best and result.best_step not in (None, section.steps):
+            say(_("seed {seed}: kept the network of step {step} (greedy return {value})").format(
+                seed=seed, step=f"{result.best_step:,}", value=f"{result.best_eval:.1f}"))
     else:
         from ..rl.policy_gradient import train_policy_gradient
+
+        if section.keep_best:
+            from ..errors import ConfigError
+
+            raise ConfigError(_("rl_deep.keep_best is for DQN, and this run's agent is {agent}.").format(agent=section.agent),
+                              expected="rl_deep.agent: dqn", received=f"rl_deep.agent: {section.agent}",
+                              fix=_("Remove rl_deep.keep_best, or train DQN."))
 
         settings.setdefault("target", section.target)
         result = train_policy_gradient(section.env, section.agent, steps=section.steps, seed=seed, eval_every=section.eval_every,

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,6 +120,8 @@ class DQNResult:
     steps_per_second: float = 0.0
     wall_seconds: float = 0.0
     config: dict = field(default_factory=dict)
+    best_step: int | None = None   # keep_best: the step of the evaluation whose network was kept
+    best_eval: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,8 +131,6 @@ class DQNAgent:
     """The online and target Q-networks, their optimizer and the step counter."""
 
     def __init__(self, q_network: nn.Module, config: DQNConfig, n_actions: int):
-        import copy
-
         self.config, self.n_actions = config, n_actions
         self.q = q_network
         self.target = copy.deepcopy(q_network).requires_grad_(False)
@@ -174,14 +175,17 @@ class DQNAgent:
         for p_target, p in zip(self.target.parameters(), self.q.parameters()):
             p_target.mul_(1 - tau).add_(p, alpha=tau)
 
-    def save(self, path, generator: torch.Generator, identity: dict, state: dict | None = None) -> Path:
-        """Online and target networks, optimizer, generator, step counter and ε (not the replay buffer: `rl.checkpoints`)."""
+    def save(self, path, generator: torch.Generator, identity: dict, state: dict | None = None, best=None) -> Path:
+        """Online and target networks (and the kept best one), optimizer, generator, step counter and ε
+        (not the replay buffer: `rl.checkpoints`)."""
         state = {"step": self.step, "epsilon": self.epsilon, **(state or {})}
-        return save_agent(path, self.q, self.optimizer, generator, identity, state, modules={"target": self.target})
+        modules = {"target": self.target, **({"best": best} if best is not None else {})}
+        return save_agent(path, self.q, self.optimizer, generator, identity, state, modules=modules)
 
-    def load(self, path, generator: torch.Generator, identity: dict) -> dict:
+    def load(self, path, generator: torch.Generator, identity: dict, best=None) -> dict:
         """Restore what `save` wrote (refused if another run wrote it); returns its state (step, ε, curves)."""
-        state = load_agent(path, self.q, self.optimizer, generator, identity, modules={"target": self.target})
+        modules = {"target": self.target, **({"best": best} if best is not None else {})}
+        state = load_agent(path, self.q, self.optimizer, generator, identity, modules=modules)
         self.step, self.epsilon = int(state["step"]), float(state["epsilon"])
         return state
 
@@ -198,8 +202,8 @@ def _env_name(env) -> str:
 
 
 def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = None, eval_every: int = 5000,
-              eval_episodes: int = 10, resume=None, checkpoint=None, checkpoint_every: int = 0, log=None,
-              **settings) -> DQNResult:
+              eval_episodes: int = 10, resume=None, checkpoint=None, checkpoint_every: int = 0, keep_best: bool = False,
+              log=None, **settings) -> DQNResult:
     """Train DQN for `steps` environment steps.
 
     Args:
@@ -212,6 +216,9 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
             (which may be larger than the first run's); its replay buffer is refilled (`rl.checkpoints`).
         checkpoint: where to save the agent at the end (safetensors with JSON metadata), or None.
         checkpoint_every: also save it every so many steps (0: only at the end).
+        keep_best: end with the Q-network of the best periodic evaluation (the later one on a tie)
+            rather than the last one, as stable-baselines3's EvalCallback keeps `best_model`: DQN's
+            greedy policy can drop from 500 to a few dozen between two training rounds.
         log: called with a line of progress now and then, or None.
         **settings: DQNConfig fields (lr, batch_size, double, tau, ...).
     """
@@ -229,15 +236,18 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
     generator = torch.Generator().manual_seed(seed)
     # `steps` is not part of it: a resumed run may train on to a larger total
     identity = {"env": name, "agent": "dqn", "seed": seed, "settings": asdict(config)}
+    best = copy.deepcopy(q_network).requires_grad_(False) if keep_best else None  # the best evaluation's network
     start_step = 0
     if resume is not None:
-        state = agent.load(resume, generator, identity)
+        state = agent.load(resume, generator, identity, best)
         start_step = agent.step
         for key in CURVES:
             setattr(result, key, list(state["curves"][key]))
+        result.best_step, result.best_eval = state.get("best_step"), state.get("best_eval")
 
     def save() -> None:
-        agent.save(checkpoint, generator, identity, {"curves": {key: getattr(result, key) for key in CURVES}})
+        agent.save(checkpoint, generator, identity, {"curves": {key: getattr(result, key) for key in CURVES},
+                                                     "best_step": result.best_step, "best_eval": result.best_eval}, best)
 
     buffer = ReplayBuffer(config.buffer_size, obs_shape)
     env.action_space.seed(seed)
@@ -267,12 +277,17 @@ def train_dqn(env, *, steps: int, seed: int = 0, q_network: nn.Module | None = N
         if step % max(steps // 200, 1) == 0 or step == steps:
             result.epsilon.append([step, agent.epsilon])
         if eval_every and (step % eval_every == 0 or step == steps):
-            evaluate_greedy(agent, name, result, step, eval_episodes, seed, log)
+            mean = evaluate_greedy(agent, name, result, step, eval_episodes, seed, log)
+            if best is not None and (result.best_eval is None or mean >= result.best_eval):
+                best.load_state_dict(agent.q.state_dict())
+                result.best_step, result.best_eval = step, mean
         if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step != steps:
             save()
     env.close()
     result.wall_seconds = time.perf_counter() - started
     result.steps_per_second = (steps - start_step) / max(result.wall_seconds, 1e-9)
+    if best is not None and result.best_step is not None:
+        agent.q.load_state_dict(best.state_dict())
     result.agent = agent  # the trained agent, for the caller (not part of to_dict)
     if checkpoint is not None:
         save()
