@@ -70,10 +70,24 @@ def _tower(layers, dropout: float) -> nn.Sequential:
     """The MLP tower: [Linear → ReLU (→ Dropout)] from layers[0] down to layers[-1] (64 → 32 → 16 → 8)."""
     stack = []
     for n_in, n_out in zip(layers, layers[1:]):
-        stack += [nn.Linear(n_in, n_out), nn.ReLU()]
+        linear = nn.Linear(n_in, n_out)
+        # the authors' Keras default (Glorot uniform): torch's smaller default, fed by N(0, 0.01) embeddings,
+        # lets the ReLU tower die at the start on MovieLens (every score alike, HR@10 = 0)
+        nn.init.xavier_uniform_(linear.weight)
+        nn.init.zeros_(linear.bias)
+        stack += [linear, nn.ReLU()]
         if dropout:
             stack.append(nn.Dropout(dropout))
     return nn.Sequential(*stack)
+
+
+def _output(n_in: int) -> nn.Linear:
+    """The prediction layer h, initialised as the authors' code does (LeCun uniform: U(±sqrt(3 / n_in)))."""
+    linear = nn.Linear(n_in, 1)
+    bound = (3.0 / n_in) ** 0.5
+    nn.init.uniform_(linear.weight, -bound, bound)
+    nn.init.zeros_(linear.bias)
+    return linear
 
 
 def _embedding(count: int, size: int) -> nn.Embedding:
@@ -102,7 +116,7 @@ class GMF(nn.Module):
         check_positive("gmf", num_users=num_users, num_items=num_items, factors=factors)
         self.num_users, self.num_items = num_users, num_items
         self.user_embedding, self.item_embedding = _embedding(num_users, factors), _embedding(num_items, factors)
-        self.predict = nn.Linear(factors, 1)
+        self.predict = _output(factors)
 
     def features(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
         return self.user_embedding(user_ids) * self.item_embedding(item_ids)  # (batch, factors)
@@ -140,7 +154,7 @@ class NCFMLP(nn.Module):
         self.user_embedding = _embedding(num_users, layers[0] // 2)
         self.item_embedding = _embedding(num_items, layers[0] // 2)
         self.tower = _tower(layers, dropout)
-        self.predict = nn.Linear(layers[-1], 1)
+        self.predict = _output(layers[-1])
 
     def features(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
         pair = torch.cat([self.user_embedding(user_ids), self.item_embedding(item_ids)], dim=-1)  # (batch, layers[0])
@@ -184,7 +198,7 @@ class NeuMF(nn.Module):
         self.mlp_user_embedding = _embedding(num_users, layers[0] // 2)
         self.mlp_item_embedding = _embedding(num_items, layers[0] // 2)
         self.tower = _tower(layers, dropout)
-        self.predict = nn.Linear(factors + layers[-1], 1)
+        self.predict = _output(factors + layers[-1])
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor | None = None) -> torch.Tensor:
         users, items = _split_ids("neumf", user_ids, item_ids, self.num_users, self.num_items)  # (batch,) each
