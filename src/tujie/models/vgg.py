@@ -142,3 +142,21 @@ def vgg16_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5
 def vgg19_bn(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, small_input: bool = False) -> VGG:
     """VGG-19 with batch normalisation after each convolution, 143,678,248 parameters."""
     return _vgg("vgg19", True, num_classes, in_channels, dropout, small_input)
+
+
+# A narrow VGG for 32×32 images: the feature network tujie pretrains on CIFAR-10 for style transfer
+# (src/tujie/style/), where no ImageNet VGG can be downloaded. Four blocks as VGG's first four, a quarter the width.
+CONFIGS["vgg_mini"] = [32, 32, "M", 64, 64, "M", 128, 128, "M", 256, 256, "M"]
+
+
+@register_model(example_input=(3, 32, 32), output_shape=(10,), test_kwargs={"num_classes": 10})
+def vgg_mini(num_classes: int = 10, in_channels: int = 3, batch_norm: bool = False) -> VGG:
+    """A small VGG (8 convolutions in 4 blocks of 32, 64, 128, 256 channels, one dense layer), 1,174,826 parameters.
+
+    Not in the paper: the VGG-style feature network of tujie's style transfer, trained on CIFAR-10.
+
+    Example:
+        >>> vgg_mini()(torch.zeros(2, 3, 32, 32)).shape
+        torch.Size([2, 10])
+    """
+    return VGG(CONFIGS["vgg_mini"], num_classes, in_channels, batch_norm, small_input=True, model_name="vgg_mini")
