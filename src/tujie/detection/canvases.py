@@ -52,7 +52,13 @@ CLASSES = [str(d) for d in range(10)]
 _SPLIT_CODE = {"train": 0, "test": 1}  # mixed into the seed so train and test canvases differ in layout too
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
+def _mnist(data_dir):
+    from ..data.vision import mnist
+
+    return mnist(data_dir=data_dir)  # both splits: the files are read once per process
+
+
 def mnist_digits(split: str, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST's digits of one split as (images (N, 28, 28) uint8, labels (N,) int64), read once per process.
 
@@ -61,9 +67,7 @@ def mnist_digits(split: str, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]
         >>> images.shape, labels[:3].tolist()  # doctest: +SKIP
         (torch.Size([10000, 28, 28]), [7, 2, 1])
     """
-    from ..data.vision import mnist
-
-    raw = mnist(data_dir=data_dir)
+    raw = _mnist(None if data_dir is None else str(data_dir))
     part = raw.train if split == "train" else raw.test
     return part.x[:, 0], part.y  # (N, 28, 28) uint8, (N,) int64
 
