@@ -14,6 +14,7 @@ from torch import nn
 from .. import layers as L
 from ..errors import ShapeError
 from ._common import check_positive
+from ._graph import SparseInputDropout
 from ._registry import register_model
 
 
@@ -40,7 +41,7 @@ class GCN(nn.Module):
         super().__init__()
         check_positive("gcn", num_classes=num_classes, hidden=hidden, **({} if in_features is None else {"in_features": in_features}))
         self.in_features = in_features
-        self.input_dropout = L.Dropout(dropout, name="input_dropout")
+        self.input_dropout = SparseInputDropout(dropout)  # bag-of-words features: mostly zeros
         self.conv1 = L.GCNConv(hidden, activation="relu", name="conv1")
         self.hidden_dropout = L.Dropout(dropout, name="hidden_dropout")
         self.conv2 = L.GCNConv(num_classes, name="conv2")
