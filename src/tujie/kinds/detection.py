@@ -40,6 +40,9 @@ class DetectionConfig(Strict):
     test_canvases: int = Field(500, ge=1, description="test canvases (MNIST's test digits)")
     size: int = Field(128, ge=32, description="canvas (or letterboxed image) side in pixels, a multiple of 16")
     digits: tuple[int, int] = Field((1, 5), description="fewest and most digits per canvas")
+    train_size: int | None = Field(None, ge=32, description="side of the training canvases, if smaller than the test's "
+                                   "(the detector is fully convolutional: small canvases dense with digits train faster)")
+    train_digits: tuple[int, int] | None = Field(None, description="fewest and most digits per training canvas (default: digits)")
     scale: tuple[float, float] = Field((0.75, 2.0), description="smallest and largest resize factor of a 28x28 digit")
     precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="bfloat16 autocast (auto: where the device computes bf16 natively, e.g. a CPU with AMX)")
@@ -54,15 +57,18 @@ def _datasets(section: DetectionConfig, config) -> tuple:
     from ..detection.canvases import CLASSES, DigitCanvases
 
     if section.coco is None:
-        common = {"size": section.size, "digits": section.digits, "scale": section.scale, "data_dir": config.data.data_dir}
-        train = DigitCanvases("train", count=section.steps * section.batch_size, seed=config.seed, **common)
-        test = DigitCanvases("test", count=section.test_canvases, seed=config.seed, **common)
+        common = {"scale": section.scale, "data_dir": config.data.data_dir}
+        train = DigitCanvases("train", count=section.steps * section.batch_size, seed=config.seed,
+                              size=section.train_size or section.size, digits=section.train_digits or section.digits, **common)
+        test = DigitCanvases("test", count=section.test_canvases, seed=config.seed, size=section.size, digits=section.digits,
+                             **common)
         return train, test, CLASSES, "canvases"
     from torch.utils.data import Subset
 
     from ..detection.coco import CocoFolder
 
-    folder = CocoFolder(section.coco, annotations=section.annotations, size=section.size)
+    channels = int(config.model.model_dump().get("in_channels", 1))  # grey unless the model takes RGB
+    folder = CocoFolder(section.coco, annotations=section.annotations, size=section.size, channels=channels)
     if len(folder) < 2:
         raise ConfigError(_("The COCO folder `{folder}` has too few images to hold some out.").format(folder=section.coco),
                           expected="at least 2 images", received=f"{len(folder)} image(s)",
@@ -86,9 +92,11 @@ def run(context: RunContext) -> dict:
 
     config = context.config
     section = config.detection or DetectionConfig()
-    if section.size % 16:
-        raise ConfigError(_("The detector needs an image side that is a multiple of 16."), expected="e.g. 128",
-                          received=f"detection.size={section.size}", fix=_("Set detection.size to a multiple of 16."))
+    for key, side in (("size", section.size), ("train_size", section.train_size or 16)):
+        if side % 16:
+            raise ConfigError(_("The detector needs an image side that is a multiple of 16."), expected="e.g. 128",
+                              received=f"detection.{key}={side}", fix=_("Set detection.size and detection.train_size to "
+                                                                         "multiples of 16."))
     train, test, classes, source = _datasets(section, config)
     context.seed()
     from types import SimpleNamespace
@@ -129,7 +137,7 @@ def run(context: RunContext) -> dict:
                  "true_labels": t["labels"].tolist()} for f, t in zip(found, shown)]
     write_json(run_dir / "detection.json", {
         "source": source, "coco": section.coco, "classes": list(classes), "steps": section.steps,
-        "batch_size": section.batch_size, "train_images": len(train), "train_seconds": train_seconds,
+        "batch_size": section.batch_size, "train_images": len(train), "train_size": section.train_size or section.size, "train_seconds": train_seconds,
         "size": section.size, "precision": "bfloat16" if bf16 else "float32", "device": str(device),
         "score_threshold": section.score_threshold, "history": history,
         "test": result, "examples": examples})
