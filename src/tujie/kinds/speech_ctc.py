@@ -10,7 +10,8 @@
    (`speech.strings.make_strings`, seeded by seed + epoch); validation and test strings are drawn
    once, from their own recordings.
 3. **Model**: the recipe's `model:` (`ctc_digits`: conv front end + bidirectional GRU + linear to
-   10 digits and the blank), trained with `torch.nn.CTCLoss` (`speech.training.train_ctc`).
+   10 digits and the blank), trained with `torch.nn.CTCLoss` (`speech.training.train_ctc`): AdamW at
+   `optimizer.lr` (one-cycle), `train.epochs` of `strings_per_epoch` strings in batches of `train.batch_size`.
 4. **Evaluation**: greedy decoding and prefix beam search; CER and WER through jiwer (over the digits'
    names), the string error rate; isolated-digit accuracy: each single recording of the unheard
    speaker decoded as a string and counted right only when exactly its digit is read (no classifier
