@@ -27,7 +27,7 @@ def seed_accuracies(accuracies, published: float | None = None, title: str = "te
     """
     values = np.asarray(accuracies, dtype=np.float64) * 100
     with figure_style():
-        fig = new_figure(5.6, 3.0)
+        fig = new_figure(6.4, 3.0)
         ax = fig.subplots()
         seeds = np.arange(len(values))
         mean, std = float(values.mean()), float(values.std())
@@ -40,7 +40,7 @@ def seed_accuracies(accuracies, published: float | None = None, title: str = "te
         ax.set_xlabel(figure_label("seed"))
         ax.set_ylabel(figure_label("test accuracy (%)"))
         ax.set_title(figure_label(title))
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
         return png_bytes(fig)
 
 
