@@ -99,8 +99,10 @@ def run(context: RunContext) -> dict:
     recordings, notes = _recordings(context, section)
     train, validation, test, speakers = _split(recordings, section)
     run_dir = context.run_dir
-    for note in notes:
+    for note in notes[:3]:  # a folder recorded at 16 kHz: three files named, then a count
         say(_("Data: {note}").format(note=note))
+    if len(notes) > 3:
+        say(_("Data: {count} more files changed the same way").format(count=len(notes) - 3))
     say(_("{train} training, {val} validation recordings of {seen} speakers; {test} of {held} kept for the test").format(
         train=len(train), val=len(validation), seen=len(speakers) - 1, test=len(test), held=section.held_out_speaker))
     pauses = tuple(section.silence)
