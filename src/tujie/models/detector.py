@@ -14,7 +14,7 @@ smooth), then one shared 3x3 conv and three 1x1 heads on the stride-4 map (the p
 its own 3x3 conv; sharing it costs nothing measurable here and a third of the time). A 128x128 canvas gives 32x32 heatmaps. The receptive field of
 a stride-4 cell is about 120 pixels, enough to see a whole 56-pixel digit from its centre.
 
-Variants: `centernet_digits` (w=32, ten digit classes, grey input; 0.27 M parameters).
+Variants: `centernet_digits` (w=32, ten digit classes, grey input; 355,710 parameters).
 """
 
 from __future__ import annotations
