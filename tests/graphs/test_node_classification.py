@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 import torch
 
@@ -78,6 +80,7 @@ def test_sparse_input_dropout_draws_only_on_nonzeros_and_sees_changes():
     x[:, 7] = 1.0  # changed in place: the nonzeros are found again
     assert (dropout(x)[:, 7] > 0).any()
     assert torch.equal(dropout.eval()(x), x)
+    assert pickle.loads(pickle.dumps(dropout)).rate == 0.5  # a trained model can still be pickled (no weak reference)
     dense = torch.ones(10, 10)
     assert set(SparseInputDropout(0.5).train()(dense).unique().tolist()) <= {0.0, 2.0}  # mostly nonzero: plain dropout
 

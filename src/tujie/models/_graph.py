@@ -47,6 +47,11 @@ class SparseInputDropout(nn.Module):
         keep = torch.rand(values.shape, device=values.device) >= self.rate
         return torch.zeros_like(x).index_put(self._index, values * keep / (1.0 - self.rate))  # (num_nodes, features)
 
+    def __getstate__(self) -> dict:  # the cache is per process and a weak reference cannot be pickled
+        state = dict(self.__dict__)
+        state["_seen"], state["_version"], state["_index"] = None, None, None
+        return state
+
     def extra_repr(self) -> str:
         return f"rate={self.rate}"
 
