@@ -1,7 +1,8 @@
 """The house's floors, checked by reading the imports of `src/tujie` (ast, nothing is imported).
 
 Floors, top to bottom (docs/architecture.md): cli → runner/ (a run, a search) → kinds/ → report/ → domains
-(text/, timeseries/, fundamentals/, generative/, search/, compress/, deploy/) → toolkit (layers/ models/ data/ train/ evaluate/ plots/) → ground
+(text/, timeseries/, fundamentals/, generative/, search/, compress/, deploy/, rl/, graphs/, recsys/, detection/,
+style/, speech/) → toolkit (layers/ models/ data/ train/ evaluate/ plots/) → ground
 (errors, _io, config, utils, i18n, _hooks). Every import counts, also those inside functions: a lazy
 import still ties the lower file to the upper one. Each failure names the offending pair.
 """
