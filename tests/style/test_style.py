@@ -81,7 +81,7 @@ def test_transfer_moves_the_picture_towards_the_style():
     result = transfer(net, content, style, content_layer="relu2_2", style_layers=["relu1_1", "relu2_1"], style_weight=1e4,
                       steps=15)
     first, last = result.history[0], result.history[-1]
-    assert first["content"] == 0.0 and last["style"] < first["style"] / 5 and last["step"] <= 15
+    assert first["content"] == 0.0 and last["style"] < first["style"] / 5 and 15 <= last["step"] <= 15 + 25  # the last line search may overrun by its trials
     assert result.image.min() >= 0 and result.image.max() <= 1 and result.image.shape == content.shape
 
 

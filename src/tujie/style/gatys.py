@@ -13,7 +13,8 @@ The normalisation: the paper's E_l = Σ(G − A)² / (4 N_l² M_l²) with the ra
 (N_l channels, M_l = H_l W_l positions) equals a quarter of our per-layer term, so L_s is the
 paper's style loss times 4 (and our G does not grow with the image's size). The optimiser is
 L-BFGS, as in the paper (torch.optim.LBFGS with a strong-Wolfe line search); every evaluation
-of the loss counts as one step. The picture is clamped to [0, 1] between L-BFGS iterations.
+of the loss counts as one step (the line search's trial points included); the curves record the
+loss at each accepted iterate. The picture is clamped to [0, 1] between L-BFGS iterations.
 
 Example:
     >>> from tujie.models.vgg import vgg_mini, CONFIGS
@@ -22,7 +23,7 @@ Example:
     >>> net = FeatureExtractor(vgg_mini().features, CONFIGS["vgg_mini"])
     >>> content, style = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
     >>> out = transfer(net, content, style, steps=10, content_layer="relu2_2", style_layers=["relu1_1", "relu2_1"])
-    >>> out.image.shape, out.history[-1]["step"] <= 10, out.history[-1]["style"] < out.history[0]["style"]
+    >>> out.image.shape, out.history[-1]["step"] >= 10, out.history[-1]["style"] < out.history[0]["style"]
     (torch.Size([1, 3, 16, 16]), True, True)
 """
 
@@ -102,7 +103,7 @@ def transfer(extractor, content: torch.Tensor, style: torch.Tensor, *, content_l
         content, style: (1, 3, H, W) and (1, 3, H', W') in [0, 1]; the result has the content's size.
         content_layer, style_layers: layer names (`features.layer_names`).
         style_weight, content_weight, tv_weight: β, α, γ above (the ratio β/α sets how stylised).
-        steps: loss evaluations (L-BFGS) or Adam steps.
+        steps: loss evaluations (L-BFGS: at least; its last line search may take a few more) or Adam steps.
         optimizer: "lbfgs" (the paper's) or "adam" (lr `lr`).
         init: "content" (start from the photo) or "noise" (the paper's white noise).
         log_every: record the losses every this many steps (and the first and last).
@@ -114,30 +115,36 @@ def transfer(extractor, content: torch.Tensor, style: torch.Tensor, *, content_l
     generator = torch.Generator().manual_seed(seed)
     start = content.clone() if init == "content" else torch.rand(content.shape, generator=generator)
     image = start.requires_grad_(True)                                     # (1, 3, H, W), the only parameters
-    history, first_layers, step = [], {}, 0
+    history, first_layers, step, logged, fresh = [], {}, 0, -log_every, True
     began = time.perf_counter()
 
     def closure():
-        nonlocal step, first_layers
+        nonlocal step, first_layers, logged, fresh
         opt.zero_grad()
         c, s, layers = target(image)
         loss = content_weight * c + style_weight * s + (tv_weight * total_variation(image) if tv_weight else 0.0)
         loss.backward()
         if step == 0:
             first_layers = {n: float(v.detach()) for n, v in layers.items()}
-        if step % log_every == 0:
+        # only the first evaluation of an iteration is at an accepted picture; the line search's trials are not
+        if fresh and step - logged >= log_every:
             history.append({"step": step, "content": float(c.detach()), "style": float(s.detach()), "total": float(loss.detach())})
+            logged = step
+        fresh = False
         step += 1
         return loss
 
-    if optimizer == "lbfgs":
-        opt = torch.optim.LBFGS([image], lr=1.0, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+    if optimizer == "lbfgs":  # one iteration per call: the picture is clamped between iterations
+        # no tolerances: the losses are means, so a large picture's gradients are tiny and torch's defaults
+        # (1e-7 on the gradient) would stop it after a few iterations; the budget is `steps`
+        # and max_eval: torch's default for one iteration (1) would end the iteration before its line search
+        opt = torch.optim.LBFGS([image], lr=1.0, max_iter=1, max_eval=steps + 25, history_size=50,
+                                line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
     else:
         opt = torch.optim.Adam([image], lr=lr)
     while step < steps:
-        before = step
+        before, fresh = step, True
         if optimizer == "lbfgs":
-            opt.param_groups[0]["max_eval"] = max(1, steps - step)  # stop at the budget, mid-way if need be
             opt.step(closure)
         else:
             closure()
