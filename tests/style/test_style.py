@@ -107,3 +107,23 @@ def test_an_undecodable_style_image_names_the_file(tmp_path):
 def test_the_bundled_paintings_are_verified():
     for name in STYLE_IMAGES:
         assert read_image(style_path(name), "style image").shape[-1] == 3
+
+
+def test_the_kind_reads_a_users_vgg_weights_and_skips_pretraining(tmp_path):
+    import json
+
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    weights = tmp_path / "vgg_mini_torchvision.safetensors"  # torchvision's layout, another head
+    save_file({k: v.contiguous() for k, v in vgg_mini(num_classes=1000).state_dict().items()}, str(weights))
+    style = tmp_path / "my_painting.png"
+    Image.fromarray((np.random.default_rng(0).random((24, 24, 3)) * 255).astype(np.uint8)).save(style)
+    result = tj.run("style-transfer", overrides=[f"model.weights={weights}", f"style_transfer.styles=[{style}]",
+                                                 "style_transfer.size=24", "style_transfer.steps=3",
+                                                 "style_transfer.style_weights=[1000.0]", f"output_dir={tmp_path / 'runs'}",
+                                                 "run_name=w"], verbose=0)
+    network = json.loads((result.run_dir / "style_transfer.json").read_text())["network"]
+    assert network["source"] == "weights" and network["tensors"] == 16 and network["mean"] == [0.485, 0.456, 0.406]
+    assert not (result.run_dir / "features.safetensors").exists()  # nothing was pretrained
+    assert "style_loss_reduction_my_painting" in result.summary["results"]
