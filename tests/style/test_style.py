@@ -127,3 +127,23 @@ def test_the_kind_reads_a_users_vgg_weights_and_skips_pretraining(tmp_path):
     assert network["source"] == "weights" and network["tensors"] == 16 and network["mean"] == [0.485, 0.456, 0.406]
     assert not (result.run_dir / "features.safetensors").exists()  # nothing was pretrained
     assert "style_loss_reduction_my_painting" in result.summary["results"]
+
+
+def test_the_kind_reuses_an_earlier_feature_network(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from tujie.train.checkpoint import save_weights
+
+    network = vgg_mini()
+    saved = save_weights(tmp_path / "features.safetensors", network,
+                         {"network": {"name": "vgg_mini", "source": "pretrained", "mean": [0.4, 0.4, 0.4], "std": [0.2, 0.2, 0.2]},
+                          "num_classes": 10})
+    style = tmp_path / "my_painting.png"
+    Image.fromarray((np.random.default_rng(1).random((24, 24, 3)) * 255).astype(np.uint8)).save(style)
+    result = tj.run("style-transfer", overrides=[f"style_transfer.features={saved}", f"style_transfer.styles=[{style}]",
+                                                 "style_transfer.size=24", "style_transfer.steps=3", "style_transfer.style_weights=[]",
+                                                 f"output_dir={tmp_path / 'runs'}", "run_name=reuse"], verbose=0)
+    used = json.loads((result.run_dir / "style_transfer.json").read_text())["network"]
+    assert used["reused_from"] == str(saved) and used["mean"] == [0.4, 0.4, 0.4]

@@ -249,8 +249,8 @@ def _curves_section(run: RunFiles) -> str:
               _("content loss of the style image"), _("wall time")]
     how = _("The style loss (mean squared difference of the Gram matrices, averaged over the style layers) and the content "
             "loss (mean squared difference of the content layer's features) at every step. Starting from the photo, the "
-            "content loss starts at zero and rises while the style loss falls; it stays well below the content loss the "
-            "style image itself would have (last column but one). Wall time on this machine's CPU, per picture: "
+            "content loss starts at zero and rises while the style loss falls; it stays below the content loss the "
+            "style image itself would have (last column but one), and the lower the style weight, the further below. Wall time on this machine's CPU, per picture: "
             "{seconds:.1f} s on average.").format(seconds=s.get("seconds_per_image", 0))
     return _section("style-curves", _("The losses during the optimisation"), how,
                     _img(loss_curves(curves), _("style and content loss")) + _table(header, rows, "numbers"))
