@@ -52,6 +52,7 @@ class SegmentationConfig(Strict):
     validation_canvases: Int = Field(100, ge=1, description="canvases scored after every epoch (from MNIST's training digits)")
     test_canvases: Int = Field(500, ge=1, description="canvases of MNIST's test digits, scored once at the end")
     dice_weight: Float = Field(0.0, ge=0.0, description="weight of the soft Dice loss added to the cross-entropy")
+    background_weight: Float = Field(1.0, gt=0.0, description="cross-entropy weight of a background pixel (a digit pixel weighs 1)")
     shown: Int = Field(6, ge=1, le=12, description="test canvases drawn in the report")
 
 
@@ -120,7 +121,8 @@ def run(context: RunContext) -> dict:
 
     started = time.perf_counter()
     history = train_segmenter(model, train_set, validation, epochs=config.train.epochs, batch_size=config.train.batch_size,
-                              lr=config.optimizer.lr or 1e-3, dice_weight=section.dice_weight, num_classes=NUM_CLASSES,
+                              lr=config.optimizer.lr or 1e-3, dice_weight=section.dice_weight,
+                              background_weight=section.background_weight, num_classes=NUM_CLASSES,
                               seed=config.seed, on_epoch=progress)
     train_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -142,6 +144,7 @@ def run(context: RunContext) -> dict:
         "classes": list(CLASS_NAMES), "canvas_size": section.canvas_size, "digits": section.digits, "scale": section.scale,
         "train_canvases": section.train_canvases, "fresh": section.fresh, "crop": section.crop, "epochs": config.train.epochs,
         "validation_canvases": section.validation_canvases, "test_canvases": section.test_canvases, "dice_weight": section.dice_weight,
+        "background_weight": section.background_weight,
         "model": {"name": config.model.name, "parameters": parameters,
                   **{k: v for k, v in config.model.model_dump().items() if k != "name"}},
         "history": history, "test": scores, "shown_miou": shown_scores,

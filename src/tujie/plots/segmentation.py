@@ -66,6 +66,8 @@ def mask_overlays(images, truth, predicted, class_names: list[str], captions: li
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.grid(False)
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
                 if maps is predicted and captions and c < len(captions):
                     ax.set_xlabel(plain_text(captions[c]), fontsize=7, labelpad=1)
         from matplotlib.patches import Patch
