@@ -100,7 +100,7 @@ def class_scores(class_names: list[str], iou: list, dice: list) -> bytes:
         ax.set_xticks(x, [plain_text(n) for n in class_names], fontsize=8)
         ax.set_ylim(0, 1.12)
         ax.set_title(figure_label(_PER_CLASS))
-        ax.legend(loc="lower right", fontsize=8, ncols=2)
+        ax.legend(loc="upper right", fontsize=8, ncols=2)
         return png_bytes(fig)
 
 
