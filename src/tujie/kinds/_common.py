@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import config as cfg
+from ..errors import ConfigError
 from ..train.builders import build_model as _build_model
 
 
@@ -109,3 +110,30 @@ def filmstrip_section(run, filename: str, section_id: str, how: str) -> str:
         return _section(section_id, _("One greedy episode"), how, _note(_e(_("The frames file is missing."))))
     frames = load(path.read_bytes())["frames"]  # (frames, height, width, 3) uint8
     return _section(section_id, _("One greedy episode"), how, _img(filmstrip(list(frames)), _("frames of one episode")))
+
+
+def check_epoch_checkpoint(run_dir, config, saved_config: dict) -> None:
+    """`Kind.check_resume` of the kinds that train by epochs (train, gan): refuse a resume without last.safetensors, with nothing left to train, or from weights already NaN, before anything is written."""
+    import torch
+
+    from ..train.checkpoint import read_checkpoint
+
+    path = run_dir / "last.safetensors"
+    if not path.is_file():
+        raise ConfigError(f"Cannot resume from {run_dir}: it has no last.safetensors.",
+                          expected="a run directory written by `tujie run` after at least one epoch",
+                          fix="Check the path, or start a new run without --resume.")
+    tensors, meta = read_checkpoint(path)
+    done = int((meta.get("state") or {}).get("epoch", 0))
+    epochs = config.train.epochs
+    if epochs <= done:
+        raise ConfigError(f"Nothing to resume: {run_dir} has already trained {done} epochs, and {epochs} were asked for.",
+                          expected=f"train.epochs above {done}, the epochs done", received=f"train.epochs={epochs}",
+                          fix=f"Extend the run with --set epochs={done + 5} (for example), or open its report: tujie report {run_dir}.")
+    broken = [k[len("model."):] for k, t in tensors.items()
+              if k.startswith("model.") and t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise ConfigError(f"Cannot resume from {path}: its weights hold NaN or infinite values ({', '.join(broken[:4])}"
+                          f"{' ...' if len(broken) > 4 else ''}).", expected="finite weights (a checkpoint written before the loss diverged)",
+                          received=f"{len(broken)} broken weight tensors", fix="Start a new run, with a lower learning rate or gradient clipping; "
+                          "the run directory was left as it was.")

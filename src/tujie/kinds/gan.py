@@ -19,6 +19,7 @@ from ..report import KindReport, Section
 from ..report.format import _as_float, _e, _fmt, _img, _note, _section, _table
 from ..report.run_files import RunFiles
 from . import Kind, RunContext, register
+from ._common import check_epoch_checkpoint
 
 
 # -------------------------------------------------------------------------------------- run
@@ -155,6 +156,7 @@ REPORT = KindReport("gan", files=("gan.json",), result_file="gan.json",
                     headline=_headline, facts=_facts)
 register(Kind("gan", run, N_("a GAN (fully connected or DCGAN) per generator loss, side by side: samples, losses, classifier FID"),
               section="gan", config=GANConfig, report=REPORT, resumable=True, order=45,
+              check_resume=check_epoch_checkpoint, resumable_changes=("train.epochs",),
               smoke=("mnist-gan", ("epochs=1", "limit=256", "batch_size=64", "gan.fid_samples=256", "gan.fid_classifier_epochs=1",
                                    "gan.generator_hidden=[32]", "gan.discriminator_hidden=[32]")),
               smoke_needs_data=True))

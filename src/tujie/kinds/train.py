@@ -29,6 +29,7 @@ from ..train import distributed
 from ..train.run_directory import file_callbacks, fit_summary
 from ..report import KindReport, Section
 from . import Kind, RunContext, register
+from ._common import check_epoch_checkpoint
 from ._test_phase import test_model
 
 
@@ -113,33 +114,6 @@ def run(context: RunContext) -> dict:
     return summary
 
 
-def check_resume(run_dir, config, saved_config: dict) -> None:
-    """Refuse a resume without last.safetensors, with nothing left to train, or from weights already NaN, before anything is written."""
-    import torch
-
-    from ..train.checkpoint import read_checkpoint
-
-    path = run_dir / "last.safetensors"
-    if not path.is_file():
-        raise ConfigError(f"Cannot resume from {run_dir}: it has no last.safetensors.",
-                          expected="a run directory written by `tujie run` after at least one epoch",
-                          fix="Check the path, or start a new run without --resume.")
-    tensors, meta = read_checkpoint(path)
-    done = int((meta.get("state") or {}).get("epoch", 0))
-    epochs = config.train.epochs
-    if epochs <= done:
-        raise ConfigError(f"Nothing to resume: {run_dir} has already trained {done} epochs, and {epochs} were asked for.",
-                          expected=f"train.epochs above {done}, the epochs done", received=f"train.epochs={epochs}",
-                          fix=f"Extend the run with --set epochs={done + 5} (for example), or open its report: tujie report {run_dir}.")
-    broken = [k[len("model."):] for k, t in tensors.items()
-              if k.startswith("model.") and t.is_floating_point() and not torch.isfinite(t).all()]
-    if broken:
-        raise ConfigError(f"Cannot resume from {path}: its weights hold NaN or infinite values ({', '.join(broken[:4])}"
-                          f"{' ...' if len(broken) > 4 else ''}).", expected="finite weights (a checkpoint written before the loss diverged)",
-                          received=f"{len(broken)} broken weight tensors", fix="Start a new run, with a lower learning rate or gradient clipping; "
-                          "the run directory was left as it was.")
-
-
 def _check_monitors(config, monitor: str, *, has_val: bool) -> None:
     """Refuse a `monitor` (or early-stopping monitor) that names no metric this run logs: it would never pick a best epoch."""
     from ..train.metrics import normalize_names
@@ -183,6 +157,6 @@ REPORT = KindReport("train", files=("blocks.json",),
                                       lambda run: run.blocks is not None, order=25),))
 # the smoke run sets a layer decay, so the contract test sees the blocks section too
 register(Kind("train", run, N_("one supervised model (images, tabular data, text): fit, test, report"), resumable=True,
-              check_resume=check_resume, resumable_changes=("train.epochs",),
+              check_resume=check_epoch_checkpoint, resumable_changes=("train.epochs",),
               distributed=True, order=0,
               report=REPORT, smoke=("digits-mlp", ("epochs=1", "optimizer.layer_decay=0.5"))))
