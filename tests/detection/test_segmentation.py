@@ -93,3 +93,33 @@ def test_a_small_unet_learns_to_segment_two_shapes():
     history = train_segmenter(model, canvases, validation, epochs=8, batch_size=4, lr=1e-2, num_classes=3, background_weight=0.2)
     assert history[-1]["loss"] < 0.8 * history[0]["loss"]
     assert history[-1]["val_miou"] > history[0]["val_miou"] + 0.2  # the shapes' pixels found and told apart, not only the background
+
+
+def test_the_segmentation_kind_trains_on_a_coco_folder_with_its_own_classes(tmp_path):
+    import json
+
+    from PIL import Image
+
+    import tujie as tj
+
+    folder = tmp_path / "coco"
+    folder.mkdir()
+    images, annotations = [], []
+    for i in range(5):  # a square (category 4) and a bar (category 9) in each image, the bar outlined by a polygon
+        pixels = torch.zeros(32, 32, dtype=torch.uint8)
+        pixels[2 + 2 * i:10 + 2 * i, 4:12] = 255
+        pixels[20:24, 8 + i:28] = 160
+        Image.fromarray(pixels.numpy()).save(folder / f"{i}.png")
+        images.append({"id": i, "file_name": f"{i}.png", "width": 32, "height": 32})
+        annotations += [{"id": 2 * i, "image_id": i, "category_id": 4, "bbox": [4, 2 + 2 * i, 8, 8]},
+                        {"id": 2 * i + 1, "image_id": i, "category_id": 9, "bbox": [8 + i, 20, 20 - i, 4],
+                         "segmentation": [[8 + i, 20, 28, 20, 28, 24, 8 + i, 24]]}]
+    (folder / "annotations.json").write_text(json.dumps({"images": images, "annotations": annotations,
+                                                         "categories": [{"id": 4, "name": "square"}, {"id": 9, "name": "bar"}]}))
+    result = tj.run("digits-segmentation", overrides=[f"segmentation.coco={folder}", "segmentation.canvas_size=32",
+                                                      "segmentation.shown=1", "epochs=2", "batch_size=2", "model.base=4",
+                                                      "model.depth=2", f"output_dir={tmp_path / 'runs'}"], verbose=0, report=False)
+    record = json.loads((result.run_dir / "segmentation.json").read_text())
+    assert record["source"] == "coco" and record["classes"] == ["background", "square", "bar"] and record["test_images"] == 1
+    assert len(record["test"]["per_class_iou"]) == 3 and 0.0 <= result.summary["results"]["miou"] <= 1.0
+    assert len(record["history"]) == 2

@@ -54,6 +54,9 @@ class SegmentationConfig(Strict):
     dice_weight: Float = Field(0.0, ge=0.0, description="weight of the soft Dice loss added to the cross-entropy")
     background_weight: Float = Field(1.0, gt=0.0, description="cross-entropy weight of a background pixel (a digit pixel weighs 1)")
     shown: Int = Field(6, ge=1, le=12, description="test canvases drawn in the report")
+    coco: str | None = Field(None, description="a COCO-format folder (images + annotations JSON) to segment instead of the canvases")
+    annotations: str | None = Field(None, description="the COCO annotations JSON, if not the folder's one")
+    test_fraction: Float = Field(0.2, gt=0.0, lt=1.0, description="share of a COCO folder's images held out for the test")
 
 
 # the seeds of the three sets of canvases, offsets from the run's seed: never the same canvases twice
@@ -71,19 +74,35 @@ def _canvases(config, section: SegmentationConfig, split: str, count: int, seed:
     return digit_crops(items, crop, seed) if crop else stack(items)
 
 
-def _model(config, section: SegmentationConfig):
+def _coco(config, section: SegmentationConfig):
+    """((train images, masks), (held-out images, masks), class names with the background first) of a COCO folder."""
+    import torch
+
+    from ..detection.coco import CocoFolder
+    from ..detection.segmentation import stack
+
+    folder = CocoFolder(section.coco, annotations=section.annotations, size=section.canvas_size, channels=1)
+    if len(folder) < 2:
+        raise ConfigError(_("The COCO folder `{folder}` has too few images to hold some out.").format(folder=section.coco),
+                          expected="at least 2 images", received=f"{len(folder)} image(s)",
+                          fix=_("Add images to the folder, or annotate more of them."))
+    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(config.seed)).tolist()
+    held = max(1, round(section.test_fraction * len(folder)))
+    return (stack(folder[i] for i in order[held:]), stack(folder[i] for i in order[:held]), ("background", *folder.classes))
+
+
+def _model(config, section: SegmentationConfig, num_classes: int):
     from types import SimpleNamespace
 
-    from ..detection.segmentation import NUM_CLASSES
     from ._common import build_model
 
     if config.model.name != "unet":
         raise ConfigError("The segmentation kind trains a per-pixel classifier.", expected="model.name: unet",
                           received=f"model.name={config.model.name!r}", fix="Set model.name: unet (digits-segmentation is a working recipe).")
-    model = build_model(config, SimpleNamespace(num_classes=NUM_CLASSES))
+    model = build_model(config, SimpleNamespace(num_classes=num_classes))
     step = 2 ** getattr(model, "depth", 0)
     for key in ("canvas_size", "crop"):
-        value = getattr(section, key)
+        value = getattr(section, key) if key == "canvas_size" or not section.coco else None
         if value and (value % step or value > section.canvas_size):
             raise ConfigError(f"segmentation.{key}={value} does not fit a U-Net of depth {model.depth} on {section.canvas_size}-pixel canvases.",
                               expected=f"a multiple of {step} (2**depth), the crop at most canvas_size",
@@ -97,21 +116,32 @@ def run(context: RunContext) -> dict:
     import torch
     from safetensors.torch import save
 
-    from ..detection.segmentation import CLASS_NAMES, NUM_CLASSES, predict_masks, score_masks, train_segmenter
+    from ..detection.segmentation import CLASS_NAMES, predict_masks, score_masks, train_segmenter
     from ..train.checkpoint import save_weights
 
     config, say = context.config, context.say
     section = config.segmentation or SegmentationConfig()
     context.seed()
-    model = _model(config, section)
+    if section.coco:  # a user's folder: the same U-Net, loss and scores; the held-out images are also the curves' validation
+        fixed, test, classes = _coco(config, section)
+        validation = test
+        say(_("COCO folder {folder}: {n} training and {test} held-out images, {k} classes").format(
+            folder=section.coco, n=len(fixed[0]), test=len(test[0]), k=len(classes) - 1))
+    else:
+        classes = CLASS_NAMES
+        validation = _canvases(config, section, "train", section.validation_canvases, config.seed + _VALIDATION_SEED)
+        test = _canvases(config, section, "test", section.test_canvases, config.seed + _TEST_SEED)
+    num_classes = len(classes)
+    model = _model(config, section, num_classes)
     parameters = sum(p.numel() for p in model.parameters())
-    validation = _canvases(config, section, "train", section.validation_canvases, config.seed + _VALIDATION_SEED)
-    test = _canvases(config, section, "test", section.test_canvases, config.seed + _TEST_SEED)
     run_dir = context.run_dir
-    say(_("U-Net of {n} parameters; {canvases} training canvases per epoch, {test} test canvases").format(
-        n=f"{parameters:,}", canvases=f"{section.train_canvases:,}", test=f"{section.test_canvases:,}"))
+    if not section.coco:
+        say(_("U-Net of {n} parameters; {canvases} training canvases per epoch, {test} test canvases").format(
+            n=f"{parameters:,}", canvases=f"{section.train_canvases:,}", test=f"{section.test_canvases:,}"))
 
     def train_set(epoch: int):
+        if section.coco:
+            return fixed
         seed = config.seed + _TRAIN_SEED + (epoch if section.fresh else 0) * section.train_canvases
         return _canvases(config, section, "train", section.train_canvases, seed, section.crop)
 
@@ -122,26 +152,27 @@ def run(context: RunContext) -> dict:
     started = time.perf_counter()
     history = train_segmenter(model, train_set, validation, epochs=config.train.epochs, batch_size=config.train.batch_size,
                               lr=config.optimizer.lr or 1e-3, dice_weight=section.dice_weight,
-                              background_weight=section.background_weight, num_classes=NUM_CLASSES,
+                              background_weight=section.background_weight, num_classes=num_classes,
                               seed=config.seed, on_epoch=progress)
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     predicted = predict_masks(model, test[0])  # (N, H, W)
     predict_s = time.perf_counter() - started
-    scores = score_masks(predicted, test[1], NUM_CLASSES)
+    scores = score_masks(predicted, test[1], num_classes)
     digits = [v for v in scores["per_class_iou"][1:] if v is not None]
     scores["miou_digits"] = sum(digits) / len(digits) if digits else math.nan
     shown = min(section.shown, len(test[0]))
-    shown_scores = [score_masks(predicted[i:i + 1], test[1][i:i + 1], NUM_CLASSES)["miou"] for i in range(shown)]
+    shown_scores = [score_masks(predicted[i:i + 1], test[1][i:i + 1], num_classes)["miou"] for i in range(shown)]
     say(_("Test: mIoU {miou}, Dice {dice}, pixel accuracy {accuracy}").format(
         miou=f"{scores['miou']:.4f}", dice=f"{scores['dice']:.4f}", accuracy=f"{scores['pixel_accuracy']:.4f}"))
 
-    save_weights(run_dir / "unet.safetensors", model, {"model": config.model.name, "num_classes": NUM_CLASSES})
+    save_weights(run_dir / "unet.safetensors", model, {"model": config.model.name, "num_classes": num_classes})
     write_bytes(run_dir / EXAMPLES_FILE, save({
         "images": (test[0][:shown, 0] * 255).round().to(torch.uint8).contiguous(),  # (shown, H, W)
         "truth": test[1][:shown].to(torch.uint8).contiguous(), "predicted": predicted[:shown].to(torch.uint8).contiguous()}))
     write_json(run_dir / "segmentation.json", {
-        "classes": list(CLASS_NAMES), "canvas_size": section.canvas_size, "digits": section.digits, "scale": section.scale,
+        "classes": list(classes), "source": "coco" if section.coco else "canvases", "coco": section.coco,
+        "test_images": len(test[0]), "canvas_size": section.canvas_size, "digits": section.digits, "scale": section.scale,
         "train_canvases": section.train_canvases, "fresh": section.fresh, "crop": section.crop, "epochs": config.train.epochs,
         "validation_canvases": section.validation_canvases, "test_canvases": section.test_canvases, "dice_weight": section.dice_weight,
         "background_weight": section.background_weight,
@@ -176,6 +207,11 @@ def _masks_section(run: RunFiles) -> str:
             "middle: the true mask, each digit's ink coloured by its class; bottom: the model's mask, every pixel coloured by "
             "the class it chose (uncoloured: background). A digit tinted in two colours is one the model was unsure of; "
             "under each prediction, that canvas's mIoU.")
+    if s.get("source") == "coco":
+        how = _("Held-out images of the COCO folder {folder}, which the model never trained on. Top: the image; middle: the "
+                "true mask from its annotations (the polygons, or the box where there is none), each object coloured by its "
+                "class; bottom: the model's mask. Under each prediction, that image's mIoU.").format(
+            folder=f'<span class="mono">{_e(s.get("coco"))}</span>')
     path = run.folder / EXAMPLES_FILE
     if not path.is_file():
         return _section("segmentation-masks", _("Predicted masks"), how, _note(_e(_("The examples file is missing."))))
@@ -200,6 +236,13 @@ def _classes_section(run: RunFiles) -> str:
             "look-alike digit or its thin edges are missed.").format(
         pixels=f"{test.get('pixels', 0):,}", n=f"{s.get('test_canvases', 0):,}", miou=_number(test.get("miou")),
         dice=_number(test.get("dice")), digits=_number(test.get("miou_digits")))
+    if s.get("source") == "coco":
+        how = _("Over all {pixels} pixels of the {n} held-out images: for each class, IoU = |predicted ∩ true| / "
+                "|predicted ∪ true| and Dice = 2|predicted ∩ true| / (|predicted| + |true|) (torchmetrics' Jaccard index and "
+                "F1 score per pixel). Their means over the classes are the mIoU ({miou}) and the mean Dice ({dice}); "
+                "without the background the mIoU is {digits}.").format(
+            pixels=f"{test.get('pixels', 0):,}", n=f"{s.get('test_images', 0):,}", miou=_number(test.get("miou")),
+            dice=_number(test.get("dice")), digits=_number(test.get("miou_digits")))
     rows = [[f'<span class="mono">{_e(name)}</span>', _e(_number(i)), _e(_number(d))] for name, i, d in zip(names, iou, dice)]
     body = _img(class_scores(names, iou, dice), _("IoU and Dice per class")) + _table([_("class"), _("IoU"), _("Dice")], rows, "numbers")
     return _section("segmentation-classes", _("IoU and Dice per class"), how, body)
@@ -217,7 +260,13 @@ def _training_section(run: RunFiles) -> str:
             "parameters; training took {train}, and segmenting one test canvas takes {ms} ms.").format(
         val=f"{s.get('validation_canvases', 0):,}", n=f"{s.get('train_canvases', 0):,}", params=f"{m.get('parameters', 0):,}",
         train=_("{minutes:.1f} min").format(minutes=(seconds.get("train") or 0) / 60), ms=f"{seconds.get('per_canvas_ms', 0):.1f}")
-    if s.get("crop"):
+    if s.get("source") == "coco":
+        how = _("The training loss (per-pixel cross-entropy) and the mIoU on the {n} held-out images after every epoch "
+                "(they are also the test: no choice is made on them). The U-Net has {params} parameters; training took "
+                "{train}, and segmenting one image takes {ms} ms.").format(
+            n=f"{s.get('test_images', 0):,}", params=f"{m.get('parameters', 0):,}",
+            train=_("{minutes:.1f} min").format(minutes=(seconds.get("train") or 0) / 60), ms=f"{seconds.get('per_canvas_ms', 0):.1f}")
+    elif s.get("crop"):
         how += " " + _("Each training canvas is seen through one {crop}×{crop} window around one of its digits, which skips most "
                        "of the blank background; validation and test use whole canvases.").format(crop=s["crop"])
     return _section("segmentation-training", _("Training curves"), how, _img(training_curves(s.get("history") or []),
@@ -230,12 +279,17 @@ def _number(value) -> str:
 
 def _headline(run: RunFiles, test_stats) -> list[tuple[str, str]]:
     test = run.segmentation.get("test") or {}
+    if run.segmentation.get("source") == "coco":
+        return [(_number(test.get("miou")), _("test mIoU ({n} classes)").format(n=len(run.segmentation.get("classes") or []))),
+                (_number(test.get("dice")), _("test mean Dice")), (_number(test.get("miou_digits")), _("test mIoU without the background"))]
     return [(_number(test.get("miou")), _("test mIoU (11 classes)")), (_number(test.get("dice")), _("test mean Dice")),
             (_number(test.get("miou_digits")), _("test mIoU of the ten digits"))]
 
 
 def _facts(run: RunFiles) -> list[str]:
     s = run.segmentation
+    if s.get("source") == "coco":
+        return [_("U-Net on the COCO folder {folder}: {n} held-out images").format(folder=s.get("coco"), n=s.get("test_images"))]
     return [_("U-Net on {size}×{size} canvases of {lo}–{hi} MNIST digits; {n} test canvases").format(
         size=s.get("canvas_size"), lo=(s.get("digits") or ["?"])[0], hi=(s.get("digits") or ["?", "?"])[-1], n=s.get("test_canvases"))]
 
