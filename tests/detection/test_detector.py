@@ -8,7 +8,7 @@ import torch
 
 from tujie.detection.boxes import batched_nms, box_iou, nms
 from tujie.detection.canvases import DigitCanvases
-from tujie.detection.centernet import centernet_loss, decode, encode
+from tujie.detection.centernet import decode, encode
 from tujie.detection.metrics import coco_map
 from tujie.detection.training import evaluate_detector, train_detector
 from tujie.models.detector import CenterNet
