@@ -2,7 +2,7 @@
 
 Floors, top to bottom (docs/architecture.md): cli → runner/ (a run, a search) → kinds/ → report/ → domains
 (text/, timeseries/, fundamentals/, generative/, search/, compress/, deploy/, rl/, graphs/, recsys/, detection/,
-style/, speech/) → toolkit (layers/ models/ data/ train/ evaluate/ plots/) → ground
+style/, speech/, trust/) → toolkit (layers/ models/ data/ train/ evaluate/ plots/) → ground
 (errors, _io, config, utils, i18n, _hooks). Every import counts, also those inside functions: a lazy
 import still ties the lower file to the upper one. Each failure names the offending pair.
 """
@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tujie"
 
 TOOLKIT = ("layers", "models", "data", "train", "evaluate", "plots")
 DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy", "rl",
-           "graphs", "recsys", "detection", "style", "speech")
+           "graphs", "recsys", "detection", "style", "speech", "trust")
 TOP = ("kinds", "runner", "report", "cli")  # what no library floor may import
 
 

@@ -39,7 +39,9 @@ def test_recipe_is_valid_and_states_its_source(name):
               # the style loss's fall, an error rate on an unheard speaker
               "graph": "test_", "recommend": ("neumf_", "gmf_", "mlp_", "mf_", "popularity_"),
               "detection": "map_", "segmentation": ("miou", "dice"), "style_transfer": "style_loss_",
-              "speech_ctc": ("cer", "wer", "digit_")}[config.kind]
+              "speech_ctc": ("cer", "wer", "digit_"),
+              # trust (issue 19): accuracy at a privacy budget, or under an attack at a radius
+              "dp": ("dp_", "test_"), "adversarial": ("robust_", "clean_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
