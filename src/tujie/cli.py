@@ -13,6 +13,7 @@
     tujie translate runs/tatoeba-fr-en-attention-20261123-130000 "je suis content ." --beam 5
     tujie compress runs/mnist-lenet5-20261206-101500 --method prune --method quantize_dynamic
     tujie export runs/mnist-lenet5-20261206-101500 --format onnx
+    tujie explain runs/mnist-cnn-fast-20261206-101500 --method ig --images 6
     tujie serve runs/mnist-lenet5-20261206-101500 --port 8000
 """
 
@@ -292,6 +293,24 @@ def export(run_dir: Path = typer.Argument(..., help="a trained run directory (im
 
     result = export_run(run_dir, format=format_, output=output, check=check, quantize=quantize)
     typer.echo(result.describe())
+
+
+@app.command()
+def explain(run_dir: Path = typer.Argument(..., help="a trained image classifier's run directory"),
+            method: list[str] = typer.Option([], "--method", "-m", help="ig, saliency, gradcam, occlusion or all (repeatable; "
+                                              "default: all)"),
+            images: int = typer.Option(6, "--images", help="how many correct predictions and how many mistakes to explain"),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing but errors"),
+            lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Explain a trained classifier's test predictions (captum) and add the section to its report."""
+    from .kinds import build_report
+    from .trust.explain import explain_run
+
+    set_language(lang)
+    explain_run(run_dir, methods=tuple(method) or ("all",), images=images, say=None if quiet else typer.echo)
+    path = build_report(run_dir)
+    if not quiet:
+        typer.echo(_("Report: {path}").format(path=path))
 
 
 @app.command()

@@ -14,7 +14,7 @@ REPORT_NAME = "report.html"
 # The files every kind of run may leave; a kind names its own result files besides these
 # (`KindReport.files`), and each of those JSON objects is read into `RunFiles.extra`.
 SHARED_FILES = ("config.yaml", "metrics.jsonl", "summary.json", "evaluation.json", "samples.safetensors",
-                "schedule.json", "grad_stats.jsonl", "text_samples.json")
+                "schedule.json", "grad_stats.jsonl", "text_samples.json", "explain.json")
 _MAX_GRAD_RECORDS = 5_000  # grad_stats.jsonl lines kept (evenly spread) for the per-layer plot
 _MAX_CONFIG_CHARS = 100_000  # a config that large is a mistake; keep the page light anyway
 

@@ -4,6 +4,7 @@
     results         test results, predicted vs true, confusion, per class    (40-80)
     classification  ROC/PR, calibration, decision threshold                  (90-110)
     examples        prediction grids, mistakes, texts and their attention    (120-150)
+    explain         saliency, integrated gradients, Grad-CAM, occlusion      (155, after `tujie explain`)
     about           model, configuration, timings and environment            (160-180)
     header          the title card (not a `Section`: it is always first)
 
@@ -23,6 +24,7 @@ from .classification import (_calibration_section, _has_calibration, _has_curves
                              _threshold_section)
 from .examples import (_has_samples, _has_text_attention, _predictions_section, _text_attention_section,
                        _text_mistakes_section, _wrong_section)
+from .explain import _explain_section, _has_explanations
 from .results import (_confusion_section, _has_matrix, _has_per_class, _has_regression_pairs, _has_test,
                       _per_class_section, _regression_section, _test_section)
 from .training import _curves_section, _gradient_section, _has_gradients, _learning_rate_section, _shows_learning_rate
@@ -42,6 +44,7 @@ SHARED = (
     Section("wrong", N_("Mistakes"), _wrong_section, _has_samples, order=130),
     Section("text-mistakes", N_("Mistakes"), _text_mistakes_section, lambda run: run.text_samples is not None, order=140),
     Section("text-attention", N_("Attention"), _text_attention_section, _has_text_attention, order=150),
+    Section("explain", N_("Explanations"), _explain_section, _has_explanations, order=155),
     Section("model", N_("Model"), _model_section, _has_model, order=160),
     Section("config", N_("Configuration"), _config_section, order=170),
     Section("run", N_("Timings and environment"), _run_section, order=180),
