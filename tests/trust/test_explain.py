@@ -18,7 +18,7 @@ from tujie.errors import ConfigError
 from tujie.train.builders import build_model
 from tujie.train.checkpoint import save_weights
 from tujie.trust.explain import (EXPLAIN_FILE, MAPS_FILE, METHODS, attribute, choose, completeness_gap, explain_run,
-                                 randomised, spearman)
+                                 randomised, spearman, token_attributions)
 
 
 CNN = {"name": "small_cnn", "filters": [8, 16], "dense": 32, "padding": "same"}
@@ -119,3 +119,40 @@ def test_bad_method_and_non_image_runs_are_refused(cnn_run, tmp_path):
     write_data_contract(tmp_path, wine)
     with pytest.raises(ConfigError, match="tabular classifier"):
         explain_run(tmp_path)
+
+
+class _BagOfWords(torch.nn.Module):
+    """A text classifier as the zoo's: (tokens (N, T), lengths (N,)) → logits (N, 2), mean of embeddings."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.out = torch.nn.Embedding(20, 4, padding_idx=0), torch.nn.Linear(4, 2)
+
+    def forward(self, tokens, lengths):
+        return self.out(self.embed(tokens).sum(1) / lengths[:, None].float())
+
+
+def test_token_attributions_give_one_number_per_token_adding_up_to_the_score_change():
+    torch.manual_seed(0)
+    net, ids = _BagOfWords().eval(), [3, 7, 7, 12, 5]
+    values, seconds = token_attributions(net, net.embed, ids, target=1)
+    with torch.no_grad():
+        lengths = torch.tensor([5])
+        change = net(torch.tensor([ids]), lengths)[0, 1] - net(torch.zeros(1, 5, dtype=torch.long), lengths)[0, 1]
+    assert values.shape == (5,) and seconds > 0
+    assert float(values.sum()) == pytest.approx(float(change), abs=1e-4)  # linear in the embedding: exact
+    assert float(values[1]) == pytest.approx(float(values[2]), abs=1e-6)  # the same word at two places counts the same
+
+
+def test_the_section_shades_a_text_runs_words(tmp_path):
+    from tujie.kinds import build_report
+
+    examples = [{"index": 0, "label": 1, "predicted": 1, "confidence": 0.9, "group": "correct",
+                 "tokens": ["a", "wonderful", "film"], "attributions": [0.01, 0.8, -0.2]}]
+    (tmp_path / EXPLAIN_FILE).write_text(json.dumps({"task": "text", "classes": ["negative", "positive"], "methods": ["ig"],
+                                                     "examples": examples, "seconds_per_image": {"ig": 0.01},
+                                                     "spearman": {"ig": 0.1}}))
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "loss": 0.5}))  # what makes a folder a run
+    html = build_report(tmp_path, lang="en").read_text()
+    assert 'id="explain"' in html and ">wonderful</span>" in html and "rgba(214, 39, 40, 1.000)" in html  # the top word
+    assert "rgba(31, 95, 209, 0.250)" in html  # "film" argues against, a quarter as strongly

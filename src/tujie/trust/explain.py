@@ -221,9 +221,11 @@ def explain_run(run_dir, *, methods=METHODS, images: int = 6, pool: int = 2000, 
         raise ConfigError("Invalid value received for --images.", expected="an integer >= 1", received=f"--images {images}",
                           fix="Pass --images 6, for example.")
     run = load_run_model(run_dir)
+    if run.task == "text":
+        return explain_text_run(run, images=images, pool=pool, seed=seed, say=say)
     if run.task != "image":
-        raise ConfigError(f"{run.run_dir.name} is a {run.task} classifier; `tujie explain` explains image classifiers.",
-                          expected="a run of an image dataset (mnist, fashion_mnist, cifar10, digits)",
+        raise ConfigError(f"{run.run_dir.name} is a {run.task} classifier; `tujie explain` explains image and text classifiers.",
+                          expected="a run of an image dataset (mnist, fashion_mnist, cifar10, digits) or of a text one (imdb, sst2)",
                           received=f"data.name={run.contract.get('dataset')!r} ({run.task})",
                           fix="Pass the run directory of an image classifier, e.g. one of `tujie run mnist-cnn-fast`.")
     model, config = run.model.eval(), read_run_config(run.run_dir)
@@ -275,3 +277,86 @@ def _methods(methods) -> tuple[str, ...]:
             raise ConfigError(f"Unknown explanation method {method!r}.", expected=" or ".join((*METHODS, "all")),
                               received=f"--method {method}", fix="Pass --method ig, for example, or --method all.")
     return tuple(dict.fromkeys(methods))
+
+
+# ------------------------------------------------------------------ text classifiers
+def _two_columns(model, takes_lengths: bool):
+    """The model as (tokens, lengths) → (N, K) logits; one binary logit z becomes the columns (0, z), so softmax = sigmoid."""
+    def forward(tokens, lengths):
+        out = model(tokens, lengths) if takes_lengths else model(tokens)
+        return torch.cat([torch.zeros_like(out), out], -1) if out.shape[-1] == 1 else out
+    return forward
+
+
+def token_attributions(model, embedding: torch.nn.Module, ids: list[int], target: int, *, takes_lengths: bool = True):
+    """Integrated gradients over the embedding layer (captum's LayerIntegratedGradients), one number per token.
+
+    The baseline is the same text made of padding ids (id 0): the attributions sum to the class
+    score's change from that empty text to this one.
+
+    Returns:
+        ((T,) float32 tensor, seconds).
+    """
+    from captum.attr import LayerIntegratedGradients
+
+    tokens = torch.tensor([ids], dtype=torch.long)  # (1, T)
+    lengths = torch.tensor([len(ids)], dtype=torch.long)
+    start = time.perf_counter()
+    attr = LayerIntegratedGradients(_two_columns(model, takes_lengths), embedding).attribute(
+        tokens, baselines=torch.zeros_like(tokens), target=int(target), additional_forward_args=(lengths,), n_steps=IG_STEPS)
+    return attr.detach().float().sum(-1)[0], time.perf_counter() - start  # (T,): the embedding dimensions summed
+
+
+def explain_text_run(run, *, images: int = 6, pool: int = 500, seed: int = 0, say=None) -> dict:
+    """Token attributions (integrated gradients over the embedding) for a text classifier's test texts; writes explain.json."""
+    from ..deploy.onnx_graph import takes_lengths
+    from ..deploy.runs import _tokenizer
+    from ..text.corpus import load_imdb, load_sst2
+
+    dataset = run.contract.get("dataset")
+    if dataset not in ("imdb", "sst2"):
+        raise ConfigError(f"{run.run_dir.name} was trained on {dataset}, whose test texts `tujie explain` cannot load.",
+                          expected="a text run on imdb or sst2", received=f"data.name={dataset!r}",
+                          fix="Pass the run directory of an imdb or sst2 classifier (e.g. `tujie run sst2-lstm`).")
+    embedding = next((m for m in run.model.modules() if isinstance(m, torch.nn.Embedding)), None)
+    if embedding is None:
+        raise ConfigError(f"{run.model_name} has no embedding layer to attribute to.", expected="a model with nn.Embedding",
+                          received=run.model_name, fix="Pass a run of an embedding-based text classifier (sst2-lstm, imdb-lstm).")
+    model, lengths_too = run.model.eval(), takes_lengths(run.model)
+    corpus = (load_sst2 if dataset == "sst2" else load_imdb)()
+    pool = min(pool, 500)  # one text per forward pass (no padding to attribute): keep the search short
+    order = torch.randperm(len(corpus.test), generator=torch.Generator().manual_seed(seed))[:pool].tolist()  # IMDB is sorted
+    tokenizer = _tokenizer(run.run_dir, run.contract)
+    texts = [corpus.test[i] for i in order]
+    ids = [seq[: int(run.contract["max_len"])] or [tokenizer.unk_id] for seq in tokenizer.encode_batch([t for t, _l in texts])]
+    forward = _two_columns(model, lengths_too)
+    with torch.no_grad():
+        probs = torch.cat([forward(torch.tensor([seq]), torch.tensor([len(seq)])).softmax(-1) for seq in ids])  # (pool, K)
+    labels = torch.tensor([int(label) for _t, label in texts])
+    correct, wrong = choose(probs, labels, images)
+    twin = randomised(model, seed)
+    twin_embedding = next(m for m in twin.modules() if isinstance(m, torch.nn.Embedding))
+    examples, seconds, rhos = [], 0.0, []
+    if say:
+        say(_("Explaining {count} test images with {method}").format(count=len(correct) + len(wrong),
+                                                                     method=_(METHOD_NAMES["ig"])))
+    for k, i in enumerate(correct + wrong):
+        target = int(probs[i].argmax())
+        values, took = token_attributions(model, embedding, ids[i], target, takes_lengths=lengths_too)
+        noise, _took = token_attributions(twin, twin_embedding, ids[i], target, takes_lengths=lengths_too)
+        seconds += took
+        rhos.append(spearman(values.numpy(), noise.numpy()))
+        examples.append({"index": int(order[i]), "label": int(labels[i]), "predicted": target, "confidence": float(probs[i].max()),
+                         "group": "correct" if k < len(correct) else "mistake", "tokens": tokenizer.tokens(ids[i]),
+                         "attributions": [float(v) for v in values], "random": [float(v) for v in noise]})
+    count = max(1, len(examples))
+    result = {"format": FORMAT, "task": "text", "run": run.run_dir.name, "model": run.model_name, "dataset": dataset,
+              "classes": [str(c) for c in run.contract["classes"]], "methods": ["ig"], "notes": [], "examples": examples,
+              "seconds_per_image": {"ig": seconds / count},
+              "spearman": {"ig": float(np.nanmean(rhos)) if rhos and not all(np.isnan(rhos)) else None},
+              "randomisation": "all layers", "baseline": "padding tokens", "ig_steps": IG_STEPS}
+    stale = Path(run.run_dir) / MAPS_FILE
+    if stale.is_file():
+        stale.unlink()  # an earlier image explanation's maps would not match this file
+    write_json(Path(run.run_dir) / EXPLAIN_FILE, result)
+    return result

@@ -78,6 +78,8 @@ def _explain_section(run: RunFiles) -> str:
             "redraws every weight at random and explains again: a method whose maps barely change (rank correlation "
             "near 1) shows the image, not what the model learned.")
     info = run.explain or {}
+    if info.get("task") == "text":
+        return _text_section(run, info)
     tensors = _maps(run)
     methods = [str(m) for m in info.get("methods", [])]
     if tensors is None or "images" not in tensors:
@@ -112,3 +114,43 @@ def _explain_section(run: RunFiles) -> str:
         body.append("<h3>" + _e(_("Sanity check: the trained model (top) and the randomised one (bottom)")) + "</h3>"
                     + _img(png, _("sanity check")))
     return _section("explain", _("Explanations"), how, "".join(body))
+
+
+_FOR, _AGAINST = "214, 39, 40", "31, 95, 209"  # red: evidence for the predicted class; blue: against it
+_MAX_TOKENS = 200
+
+
+def _shaded(tokens: list, values: list) -> str:
+    top = max((abs(float(v)) for v in values), default=0.0) or 1.0
+    spans = []
+    for token, value in list(zip(tokens, values))[:_MAX_TOKENS]:
+        v = float(value)
+        rgb = _FOR if v > 0 else _AGAINST
+        spans.append(f'<span style="background: rgba({rgb}, {min(1.0, abs(v) / top):.3f})" title="{v:+.3f}">{_e(token)}</span>')
+    if len(tokens) > _MAX_TOKENS:
+        spans.append('<span class="sub">' + _("… {count} more words").format(count=f"{len(tokens) - _MAX_TOKENS:,}") + "</span>")
+    return '<p class="review attention">' + " ".join(spans) + "</p>"
+
+
+def _text_section(run: RunFiles, info: dict) -> str:
+    how = _("Integrated gradients over the word embeddings: how much each word moved the score of the class the model "
+            "chose, from an empty text (all padding) to this one. <span style=\"background: rgba(214, 39, 40, 0.6)\">Red"
+            "</span> words argue for that class, <span style=\"background: rgba(31, 95, 209, 0.6)\">blue</span> ones "
+            "against it (hover over a word for its value). The sanity check of Adebayo et al. (2018) explains the same "
+            "texts with every weight redrawn at random: the words lit up should change.")
+    classes = [str(c) for c in info.get("classes", [])]
+    seconds, rho = info.get("seconds_per_image", {}).get("ig"), info.get("spearman", {}).get("ig")
+    facts = '<p class="aside">' + _("{ms} ms per text; rank correlation with the randomised model {rho}.").format(
+        ms=_e("—" if seconds is None else f"{1000 * float(seconds):.1f}"), rho=_e(_rho(rho))) + "</p>"
+    cards = []
+    for e in info.get("examples", [])[: 2 * _SHOWN]:
+        p, t = int(e.get("predicted", -1)), int(e.get("label", -1))
+
+        def cls(i):
+            return classes[i] if 0 <= i < len(classes) else str(i)
+        meta = _("predicted {predicted} ({confidence:.0%}), true {true}").format(
+            predicted=f'<span class="mono">{_e(cls(p))}</span>', confidence=float(e.get("confidence", 0.0)),
+            true=f'<span class="mono">{_e(cls(t))}</span>')
+        cards.append(f'<div class="textcard"><p class="meta {"ok-text" if p == t else "bad-text"}">{meta}</p>'
+                     + _shaded(list(e.get("tokens", [])), list(e.get("attributions", []))) + "</div>")
+    return _section("explain", _("Explanations"), how, facts + "".join(cards))
