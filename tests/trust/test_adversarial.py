@@ -88,3 +88,16 @@ def test_an_unknown_attack_is_refused():
     model, (x, y) = _model(), _toy(4)
     with pytest.raises(ConfigError, match="fgsm"):
         robust_accuracy(model, x, y, "cw", [0.1])
+
+
+def test_the_kind_refuses_a_dataset_that_is_not_images_and_an_unknown_attack():
+    from types import SimpleNamespace
+
+    from tujie.kinds.adversarial import AdversarialConfig, _check
+
+    images = SimpleNamespace(name="mnist", task="classification", input_shape=(1, 28, 28))
+    _check(AdversarialConfig(), images)  # the defaults on images pass
+    with pytest.raises(ConfigError, match="image"):
+        _check(AdversarialConfig(), SimpleNamespace(name="breast-cancer", task="classification", input_shape=(30,)))
+    with pytest.raises(ConfigError, match="attacks"):
+        _check(AdversarialConfig(attacks=["pgd", "deepfool"]), images)

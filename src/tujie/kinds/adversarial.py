@@ -207,8 +207,8 @@ def _robustness_section(run: RunFiles) -> str:
     how = _("Test accuracy on {n} test images attacked inside an L∞ ball of radius ε (pixel units: ε = 0.3 lets every pixel "
             "move by 30% of the grey range). FGSM takes one step along the sign of the gradient; PGD takes {steps} such steps "
             "from a random start, projected back into the ball after each, and is the stronger attack: its accuracy is the "
-            "one to trust. The adversarially trained model (Madry et al. 2018: trained on PGD examples at ε = {train}) gives "
-            "up a little clean accuracy for much more accuracy under attack.").format(
+            "one to trust. The adversarially trained model (Madry et al. 2018: trained on PGD examples at ε = {train}) usually "
+            "gives up a little clean accuracy for much more accuracy under attack.").format(
         n=f"{a.get('test', 0):,}", steps=a.get("pgd_steps", "?"), train=a.get("train_epsilon", "?"))
     epsilons = a.get("epsilons") or []
     header = [_("model"), _("attack"), *(f"ε = {e:g}" for e in epsilons)]
