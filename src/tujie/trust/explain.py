@@ -10,7 +10,7 @@ got right and the mistakes it was most sure of, and asks four questions of each:
   f(x) − f(black) (completeness), which is checked and written down;
 - Grad-CAM (Selvaraju et al. 2017): the last convolution's feature maps weighted by their mean
   gradient, kept positive and upsampled to the image (convolutional models only);
-- occlusion (Zeiler & Fergus 2014): how much the class score falls when a square is greyed out.
+- occlusion (Zeiler & Fergus 2014): how much the class score falls when a square is set to black.
 
 Adebayo et al.'s sanity check (2018): the same explanations of the same model with every weight
 randomised must change; the Spearman rank correlation of |map| between the trained and the

@@ -74,7 +74,7 @@ def _explain_section(run: RunFiles) -> str:
             "gradient moves the class score), <b>integrated gradients</b> (gradients summed along the path from a black "
             "image; red pixels argue for the class, blue against, and they add up to the score's change), "
             "<b>Grad-CAM</b> (where the last convolution's features that raise the score lie) and <b>occlusion</b> "
-            "(how much the score falls when a small square is greyed out). The sanity check of Adebayo et al. (2018) "
+            "(how much the score falls when a small square is blacked out). The sanity check of Adebayo et al. (2018) "
             "redraws every weight at random and explains again: a method whose maps barely change (rank correlation "
             "near 1) shows the image, not what the model learned.")
     info = run.explain or {}
