@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .style import TRAIN_COLOR, VAL_COLOR, figure_label, figure_style, new_figure, png_bytes
 
@@ -36,6 +37,9 @@ def accuracy_vs_epsilon(points, nonprivate: float | None = None, anchors=()) -> 
         if nonprivate is not None:
             ax.axhline(100 * nonprivate, color=VAL_COLOR, linestyle="--", label=figure_label("without privacy"))
         ax.set_xscale("log")
+        if pts:  # ticks at the ε values themselves: 0.5, 2, 8 rather than 5×10⁻¹
+            ax.set_xticks([e for e, _ in pts], [f"{e:.2g}" for e, _ in pts])
+            ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(figure_label("ε spent (δ = 1e-5), log scale"))
         ax.set_ylabel(figure_label("test accuracy (%)"))
         ax.legend(fontsize=8, frameon=False, loc="lower right")
@@ -57,9 +61,11 @@ def epsilon_over_training(curves: dict) -> bytes:
             epochs, eps, acc = (np.asarray([np.nan if v is None else v for v in c], dtype=np.float64) for c in zip(*rows))
             left.plot(epochs, eps, marker="o", label=label)
             right.plot(epochs, 100 * acc, marker="o", label=label)
+        for ax in (left, right):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         left.set_xlabel(figure_label("epoch"))
         left.set_ylabel(figure_label("ε spent"))
         right.set_xlabel(figure_label("epoch"))
         right.set_ylabel(figure_label("test accuracy (%)"))
-        left.legend(fontsize=8, frameon=False)
+        left.legend(fontsize=8, frameon=False, loc="center right")
         return png_bytes(fig)
