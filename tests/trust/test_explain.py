@@ -99,7 +99,7 @@ def test_cli_explain_writes_the_files_and_adds_the_section_in_both_languages(cnn
     assert info["methods"] == ["ig", "gradcam"] and len(info["examples"]) <= 4
     assert maps["map_ig"].shape == (len(info["examples"]), 8, 8) and maps["images"].shape[1:] == (1, 8, 8)
     assert 0 <= maps["images"].min() and maps["images"].max() <= 1  # shown as pixels, not standardised values
-    assert info["ig_gap_relative"] < 0.05 and set(info["seconds_per_image"]) == {"ig", "gradcam"}
+    assert info["ig_gap_relative"] < 0.05 and set(info["seconds_per_image"]) == set(info["spearman_ink"]) == {"ig", "gradcam"}
     html = (run_dir / "report.html").read_text()
     assert 'id="explain"' in html and "Integrated gradients" in html and "Adebayo" in html
     assert main(["report", str(run_dir), "--lang", "zh"]) == 0

@@ -142,16 +142,24 @@ def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return twin
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
+def spearman(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
     """Spearman's rank correlation of |a| and |b| (flattened), as Adebayo et al. compare maps; NaN if one is constant.
+
+    `where` (a boolean mask of a's shape) keeps only those pixels, e.g. a digit's ink.
 
     Example:
         >>> round(spearman(np.array([1.0, -2.0, 3.0]), np.array([0.1, 0.2, 0.3])), 3)
         1.0
+        >>> round(spearman(np.array([1.0, 2.0, 3.0, 4.0]), np.array([9.0, 0.2, 0.3, 0.4]), np.array([0, 1, 1, 1]) > 0), 3)
+        1.0
     """
     from scipy.stats import spearmanr
 
+    if where is not None:
+        a, b = np.asarray(a)[where], np.asarray(b)[where]
     a, b = np.abs(np.ravel(a)), np.abs(np.ravel(b))
+    if a.size < 3:
+        return float("nan")
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -245,7 +253,7 @@ def explain_run(run_dir, *, methods=METHODS, images: int = 6, pool: int = 2000, 
               "examples": [{"index": int(i), "label": int(y[i]), "predicted": int(probs[i].argmax()),
                             "confidence": float(probs[i].max()), "group": "correct" if k < len(correct) else "mistake"}
                            for k, i in enumerate(picked)],
-              "seconds_per_image": {}, "spearman": {}, "randomisation": "all layers", "baseline": "black image",
+              "seconds_per_image": {}, "spearman": {}, "spearman_ink": {}, "randomisation": "all layers", "baseline": "black image",
               "ig_steps": IG_STEPS, "gradcam_layer": (last_conv(model) or ("",))[0] or None}
     for method in methods:
         if say:
@@ -255,7 +263,10 @@ def explain_run(run_dir, *, methods=METHODS, images: int = 6, pool: int = 2000, 
         tensors[f"map_{method}"], tensors[f"random_{method}"] = maps.contiguous(), noise.contiguous()
         result["seconds_per_image"][method] = seconds / len(picked)
         rhos = [spearman(a, b) for a, b in zip(maps.numpy(), noise.numpy())]
-        result["spearman"][method] = float(np.nanmean(rhos)) if not all(np.isnan(rhos)) else None
+        result["spearman"][method] = _mean(rhos)
+        # the same on the pixels that are not black: there IG and occlusion are zero whatever the weights
+        ink = (tensors["images"].amax(1) > 0.1).numpy()  # (N, H, W)
+        result["spearman_ink"][method] = _mean([spearman(a, b, m) for a, b, m in zip(maps.numpy(), noise.numpy(), ink)])
         if method == "ig":
             result["ig_gap"] = float(completeness_gap(model, xs, targets, maps, black).mean())
             with torch.no_grad():
@@ -266,6 +277,10 @@ def explain_run(run_dir, *, methods=METHODS, images: int = 6, pool: int = 2000, 
         save_file(tensors, str(tmp))
     write_json(folder / EXPLAIN_FILE, result)
     return result
+
+
+def _mean(values) -> float | None:
+    return float(np.nanmean(values)) if len(values) and not all(np.isnan(values)) else None
 
 
 def _methods(methods) -> tuple[str, ...]:

@@ -87,11 +87,12 @@ def _explain_section(run: RunFiles) -> str:
                         _note(_("<code>{file}</code> is missing or unreadable: run <code>tujie explain RUN_DIR</code> "
                                 "again.").format(file=MAPS_FILE)))
     examples, classes = list(info.get("examples", [])), [str(c) for c in info.get("classes", [])]
-    seconds, rhos = info.get("seconds_per_image", {}), info.get("spearman", {})
-    rows = [[_e(_name(m)), _e(f"{1000 * float(seconds.get(m, float('nan'))):.2f}"), _e(_rho(rhos.get(m))),
+    seconds, rhos, ink = info.get("seconds_per_image", {}), info.get("spearman", {}), info.get("spearman_ink", {})
+    rows = [[_e(_name(m)), _e(f"{1000 * float(seconds.get(m, float('nan'))):.2f}"), _e(_rho(rhos.get(m))), _e(_rho(ink.get(m))),
              _("passes") if rhos.get(m) is not None and abs(float(rhos[m])) < 0.5 else _("fails: the map follows the image")]
             for m in methods]
-    table = _table([_("method"), _("ms per image"), _("rank correlation with the randomised model"), _("sanity check")], rows)
+    table = _table([_("method"), _("ms per image"), _("rank correlation with the randomised model"),
+                    _("the same, on the pixels that are not black"), _("sanity check")], rows)
     gap = info.get("ig_gap_relative")
     completeness = ("" if gap is None else '<p class="aside">' + _(
         "Integrated gradients' completeness: the attributions add up to the score's change from the black image within "
