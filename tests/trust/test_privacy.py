@@ -33,6 +33,8 @@ def test_tujie_batch_norm_layers_are_refused_too():
 def test_an_unreachable_epsilon_is_refused_and_a_reachable_one_is_met():
     with pytest.raises(ConfigError, match="cannot be reached"):
         privacy.noise_for_epsilon(0.05, delta=1e-5, sample_rate=0.5, epochs=50)
+    with pytest.raises(ConfigError, match="noise multiplier ≤ 10"):  # reachable only with σ ≈ 30: noise drowns the gradients
+        privacy.noise_for_epsilon(0.05, delta=1e-5, sample_rate=1 / 235, epochs=50)
     sigma = privacy.noise_for_epsilon(4.0, delta=1e-5, sample_rate=0.1, epochs=2)
     assert privacy.epsilon_after(sigma, 0.1, 20, 1e-5) == pytest.approx(4.0, rel=1e-3)
 
@@ -62,7 +64,7 @@ def test_no_noise_and_a_huge_clip_is_a_plain_sgd_step():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     # and with a tight clip the step differs: clipping really acts
     clipped = copy.deepcopy(plain)
-    _, m2, o2, l2 = privacy.make_private(clipped, torch.optim.SGD(clipped.parameters(), lr=0.1), loader,
+    _, m2, o2, _loader = privacy.make_private(clipped, torch.optim.SGD(clipped.parameters(), lr=0.1), loader,
                                          noise_multiplier=0.0, max_grad_norm=1e-3, poisson_sampling=False)
     before = [p.detach().clone() for p in clipped.parameters()]
     o2.zero_grad()

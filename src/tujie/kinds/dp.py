@@ -47,7 +47,7 @@ class DPConfig(Strict):
     nonprivate_lr: Float = Field(0.1, gt=0.0, description="SGD's learning rate of the non-private model")
     momentum: Float = Field(0.0, ge=0.0, lt=1.0)
     fix_model: bool = Field(False, description="swap batch norm for group norm (opacus ModuleValidator.fix) instead of refusing")
-    max_noise: Float = Field(50.0, gt=0.0, description="refuse a budget that needs a larger noise multiplier")
+    max_noise: Float = Field(10.0, gt=0.0, description="refuse a budget that needs a larger noise multiplier (the noise would drown the gradients)")
 
 
 def _key(epsilon: float) -> str:
@@ -90,7 +90,7 @@ def run(context: RunContext) -> dict:
             label=label, epoch=row["epoch"], accuracy=f"{100 * row['test_accuracy']:.2f}%",
             epsilon="∞" if row["epsilon"] is None else f"{row['epsilon']:.2f}"))
 
-    common = dict(epochs=section.epochs, batch_size=section.batch_size, momentum=section.momentum, seed=config.seed)
+    common = {"epochs": section.epochs, "batch_size": section.batch_size, "momentum": section.momentum, "seed": config.seed}
     with one_thread():
         plain = privacy.train(make_model(), x, y, x_test, y_test, lr=section.nonprivate_lr, say=progress(_("non-private")), **common)
         plain.pop("model")

@@ -113,7 +113,7 @@ def epsilon_after(noise_multiplier: float, sample_rate: float, steps: int, delta
 
 
 def noise_for_epsilon(target_epsilon: float, *, delta: float, sample_rate: float, epochs: int,
-                      max_noise: float = 50.0) -> float:
+                      max_noise: float = 10.0) -> float:
     """The noise multiplier σ that spends exactly `target_epsilon` (at δ) over `epochs`; refused when unreachable.
 
     A budget is unreachable when no σ reaches it (opacus gives up) or when the σ it needs is
