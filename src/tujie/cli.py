@@ -296,7 +296,7 @@ def export(run_dir: Path = typer.Argument(..., help="a trained run directory (im
 
 
 @app.command()
-def explain(run_dir: Path = typer.Argument(..., help="a trained image classifier's run directory"),
+def explain(run_dir: Path = typer.Argument(..., help="a trained classifier's run directory (images or text)"),
             method: list[str] = typer.Option([], "--method", "-m", help="ig, saliency, gradcam, occlusion or all (repeatable; "
                                               "default: all)"),
             images: int = typer.Option(6, "--images", help="how many correct predictions and how many mistakes to explain"),

@@ -12,6 +12,7 @@ from tujie.errors import DataError
 
 def _folder(tmp_path, annotations=None, images=None):
     """Two images (64x32 and 32x32) with a bright rectangle where each box is; categories 7 ("cat") and 3 ("dog")."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "images").mkdir()
     first = torch.zeros(32, 64, dtype=torch.uint8)
     first[4:12, 8:24] = 255
@@ -89,3 +90,16 @@ def test_the_detection_kind_trains_and_reports_on_a_coco_folder(tmp_path):
     record = json.loads((result.run_dir / "detection.json").read_text())
     assert record["source"] == "coco" and record["classes"] == ["square"] and record["test"]["images"] == 1
     assert 0.0 <= result.summary["results"]["map_50"] <= 1.0
+
+
+def test_a_folder_is_split_with_a_seed_and_one_image_is_too_few(tmp_path):
+    from tujie.detection.coco import split_folder
+    from tujie.errors import ConfigError
+
+    folder = CocoFolder(_folder(tmp_path / "two"), size=32)
+    train, held_out = split_folder(folder, 0.2, seed=0)
+    assert sorted(train + held_out) == [0, 1] and len(held_out) == 1 and split_folder(folder, 0.2, seed=0) == (train, held_out)
+    one = _folder(tmp_path / "one", images=[{"id": 1, "file_name": "a.png", "width": 64, "height": 32}],
+                  annotations=[{"id": 10, "image_id": 1, "category_id": 7, "bbox": [8, 4, 16, 8]}])
+    with pytest.raises(ConfigError, match="too few images"):
+        split_folder(CocoFolder(one, size=32), 0.2, seed=0)

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..i18n import _
 
 BOX_TOLERANCE = 1.0  # pixels a box may overshoot its image (then clipped); more is an error
@@ -218,3 +218,14 @@ class CocoFolder(Dataset):
         boxes = torch.tensor(record["boxes"], dtype=torch.float32).reshape(-1, 4) * scale  # (k, 4)
         return {"image": image, "boxes": boxes, "labels": torch.tensor(record["labels"], dtype=torch.int64),
                 "mask": self._mask(record, scale)}
+
+
+def split_folder(folder: CocoFolder, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(training, held-out) image indices of a COCO folder: a seeded `fraction` held out, at least one image."""
+    if len(folder) < 2:
+        raise ConfigError(_("The COCO folder `{folder}` has too few images to hold some out.").format(folder=folder.folder),
+                          expected="at least 2 images", received=f"{len(folder)} image(s)",
+                          fix=_("Add images to the folder, or annotate more of them."))
+    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed)).tolist()
+    held = max(1, round(fraction * len(folder)))
+    return order[held:], order[:held]

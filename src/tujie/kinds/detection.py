@@ -52,8 +52,6 @@ class DetectionConfig(Strict):
 
 def _datasets(section: DetectionConfig, config) -> tuple:
     """(train, test, classes, description) for the canvases or the user's COCO folder."""
-    import torch
-
     from ..detection.canvases import CLASSES, DigitCanvases
 
     if section.coco is None:
@@ -65,17 +63,12 @@ def _datasets(section: DetectionConfig, config) -> tuple:
         return train, test, CLASSES, "canvases"
     from torch.utils.data import Subset
 
-    from ..detection.coco import CocoFolder
+    from ..detection.coco import CocoFolder, split_folder
 
     channels = int(config.model.model_dump().get("in_channels", 1))  # grey unless the model takes RGB
     folder = CocoFolder(section.coco, annotations=section.annotations, size=section.size, channels=channels)
-    if len(folder) < 2:
-        raise ConfigError(_("The COCO folder `{folder}` has too few images to hold some out.").format(folder=section.coco),
-                          expected="at least 2 images", received=f"{len(folder)} image(s)",
-                          fix=_("Add images to the folder, or annotate more of them."))
-    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(config.seed)).tolist()
-    held = max(1, round(section.test_fraction * len(folder)))
-    return Subset(folder, order[held:]), Subset(folder, order[:held]), folder.classes, "coco"
+    train, held_out = split_folder(folder, section.test_fraction, config.seed)
+    return Subset(folder, train), Subset(folder, held_out), folder.classes, "coco"
 
 
 def run(context: RunContext) -> dict:

@@ -76,19 +76,12 @@ def _canvases(config, section: SegmentationConfig, split: str, count: int, seed:
 
 def _coco(config, section: SegmentationConfig):
     """((train images, masks), (held-out images, masks), class names with the background first) of a COCO folder."""
-    import torch
-
-    from ..detection.coco import CocoFolder
+    from ..detection.coco import CocoFolder, split_folder
     from ..detection.segmentation import stack
 
     folder = CocoFolder(section.coco, annotations=section.annotations, size=section.canvas_size, channels=1)
-    if len(folder) < 2:
-        raise ConfigError(_("The COCO folder `{folder}` has too few images to hold some out.").format(folder=section.coco),
-                          expected="at least 2 images", received=f"{len(folder)} image(s)",
-                          fix=_("Add images to the folder, or annotate more of them."))
-    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(config.seed)).tolist()
-    held = max(1, round(section.test_fraction * len(folder)))
-    return (stack(folder[i] for i in order[held:]), stack(folder[i] for i in order[:held]), ("background", *folder.classes))
+    train, held_out = split_folder(folder, section.test_fraction, config.seed)
+    return stack(folder[i] for i in train), stack(folder[i] for i in held_out), ("background", *folder.classes)
 
 
 def _model(config, section: SegmentationConfig, num_classes: int):
