@@ -16,9 +16,8 @@ Example:
 
 from __future__ import annotations
 
-import numpy as np
 
-from .style import INK_COLOR, TRAIN_COLOR, VAL_COLOR, figure_label, figure_style, new_figure, png_bytes
+from .style import INK_COLOR, TRAIN_COLOR, VAL_COLOR, figure_label, figure_style, image_rows, new_figure, png_bytes
 
 _MODEL_COLORS = {"plain": VAL_COLOR, "adversarial": TRAIN_COLOR}
 _MODEL_NAMES = {"plain": "plain model", "adversarial": "adversarially trained model"}
@@ -58,24 +57,7 @@ def example_grid(rows: list[tuple[str, list, list[str]]]) -> bytes:
     Args:
         rows: (label, images (H, W) in [0, 1], captions) per row.
     """
-    columns = max(len(images) for _label, images, _captions in rows)
-    width = 0.95 * columns + 1.9
-    with figure_style():
-        fig = new_figure(width, 1.1 * len(rows) + 0.2, layout=None)
-        fig.subplots_adjust(left=1.8 / width, right=0.99, top=0.93, bottom=0.02, wspace=0.08, hspace=0.35)
-        axes = fig.subplots(len(rows), columns, squeeze=False)
-        for r, (label, images, captions) in enumerate(rows):
-            for c in range(columns):
-                ax = axes[r][c]
-                ax.set_xticks([]), ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_visible(False)
-                if c < len(images):
-                    ax.imshow(np.clip(np.asarray(images[c], dtype=np.float64), 0, 1), cmap="gray", vmin=0, vmax=1)
-                    if c < len(captions):
-                        ax.set_title(captions[c], fontsize=8, color=INK_COLOR, pad=2)
-            axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8, color=INK_COLOR)
-        return png_bytes(fig)
+    return image_rows(rows, label_size=8)
 
 
 def training_curves(histories: dict[str, list[dict]]) -> bytes:

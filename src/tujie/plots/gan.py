@@ -15,21 +15,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
-from .style import CHANCE_COLOR, INK_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, figure_label, figure_style, new_figure, png_bytes
+from .style import (CHANCE_COLOR, TRAIN_COLOR, VAL_COLOR, WRONG_COLOR, figure_label, figure_style, image_rows,
+                    new_figure, png_bytes)
 
 _VARIANT_COLORS = (TRAIN_COLOR, VAL_COLOR, "#15803d", "#9333ea")
-
-
-def _picture(image) -> tuple[np.ndarray, str | None]:
-    """(H, W) grey or (H, W, 3) colour array in [0, 1], and the colour map for it."""
-    array = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim == 3:  # (C, H, W) → (H, W, C)
-        return array.transpose(1, 2, 0), None
-    return array, "gray"
 
 
 def sample_strips(rows: list[tuple[str, object]]) -> bytes:
@@ -38,22 +28,7 @@ def sample_strips(rows: list[tuple[str, object]]) -> bytes:
     Args:
         rows: (label, images (N, H, W) or (N, C, H, W) in [0, 1]) per row.
     """
-    columns = max(len(images) for _label, images in rows)
-    with figure_style():
-        fig = new_figure(0.9 * columns + 1.4, 0.9 * len(rows) + 0.2, layout=None)
-        fig.subplots_adjust(left=1.3 / (0.9 * columns + 1.4), right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08)
-        axes = fig.subplots(len(rows), columns, squeeze=False)
-        for r, (label, images) in enumerate(rows):
-            for c in range(columns):
-                ax = axes[r][c]
-                ax.set_xticks([]), ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_visible(False)
-                if c < len(images):
-                    picture, cmap = _picture(images[c])
-                    ax.imshow(picture, cmap=cmap, vmin=0, vmax=1)
-            axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9, color=INK_COLOR)
-        return png_bytes(fig)
+    return image_rows(rows)
 
 
 def gan_curves(histories: dict[str, list[dict]], collapsed: dict[str, int | None] | None = None) -> bytes:

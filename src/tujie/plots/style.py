@@ -162,3 +162,45 @@ def class_colors(count: int):
 def plain_text(text) -> str:
     """Text drawn as written: a pair of `$` would otherwise switch matplotlib to maths mode."""
     return str(text).replace("$", r"\$")
+
+
+def image_rows(rows: list[tuple], *, label_size: int = 9) -> bytes:
+    """A grid of pictures, one row per label (the label on the left), optionally a caption over each picture.
+
+    Args:
+        rows: (label, images) or (label, images, captions) per row; an image is (H, W) grey or (C, H, W)
+            with C = 1 or 3, values in [0, 1].
+
+    Example:
+        >>> import numpy as np
+        >>> image_rows([("a", np.zeros((2, 4, 4))), ("b", np.ones((2, 4, 4)), ["x", "y"])])[:4]
+        b'\\x89PNG'
+    """
+    import numpy as np
+
+    columns = max(len(row[1]) for row in rows)
+    captioned = any(len(row) > 2 and row[2] for row in rows)
+    width, row_height = 0.95 * columns + 1.9, (1.1 if captioned else 0.9)
+    with figure_style():
+        fig = new_figure(width, row_height * len(rows) + 0.2, layout=None)
+        fig.subplots_adjust(left=1.8 / width, right=0.99, top=0.93 if captioned else 0.98, bottom=0.02, wspace=0.08,
+                            hspace=0.35 if captioned else 0.08)
+        axes = fig.subplots(len(rows), columns, squeeze=False)
+        for r, (label, images, *rest) in enumerate(rows):
+            captions = rest[0] if rest else []
+            for c in range(columns):
+                ax = axes[r][c]
+                ax.set_xticks([]), ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                if c < len(images):
+                    picture = np.clip(np.asarray(images[c], dtype=np.float64), 0.0, 1.0)
+                    if picture.ndim == 3 and picture.shape[0] == 1:
+                        picture = picture[0]
+                    if picture.ndim == 3:  # (C, H, W) → (H, W, C)
+                        picture = picture.transpose(1, 2, 0)
+                    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
+                    if c < len(captions):
+                        ax.set_title(captions[c], fontsize=8, color=INK_COLOR, pad=2)
+            axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=label_size, color=INK_COLOR)
+        return png_bytes(fig)

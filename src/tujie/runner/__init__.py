@@ -85,7 +85,7 @@ def run(recipe: str | dict | None = None, overrides=(), *, resume: str | Path | 
     Args:
         recipe: a recipe name (`tujie recipes`), a YAML file, or a recipe mapping (what such a file holds).
         overrides: `key=value` strings, as `--set` takes them.
-        resume: a run directory to continue (kinds that resume: `train`, `rl_deep`).
+        resume: a run directory to continue (kinds that resume: `train`, `gan`, `rl_deep`).
         verbose: 0 prints nothing.
         lang: the language of the progress lines and the report ("zh", "en"; None: TUJIE_LANG or the locale).
         callbacks: extra training callbacks, attached by kinds that train with `Learner.fit` (`train`).
