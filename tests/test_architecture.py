@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tujie"
 
 TOOLKIT = ("layers", "models", "data", "train", "evaluate", "plots")
 DOMAINS = ("text", "timeseries", "fundamentals", "generative", "search", "compress", "deploy", "rl",
-           "graphs", "recsys", "detection", "style", "speech", "trust")
+           "graphs", "recsys", "detection", "style", "speech", "trust", "lm")
 TOP = ("kinds", "runner", "report", "cli")  # what no library floor may import
 
 

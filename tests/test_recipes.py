@@ -41,7 +41,8 @@ def test_recipe_is_valid_and_states_its_source(name):
               "detection": "map_", "segmentation": ("miou", "dice"), "style_transfer": "style_loss_",
               "speech_ctc": ("cer", "wer", "digit_"),
               # trust (issue 19): accuracy at a privacy budget, or under an attack at a radius
-              "dp": ("dp_", "test_"), "adversarial": ("robust_", "clean_")}[config.kind]
+              "dp": ("dp_", "test_"), "adversarial": ("robust_", "clean_"), "federated": ("fed_",),
+              "lm": ("val_", "lm_", "test_"), "lm_scaling": ("scaling_", "val_"), "lora": ("lora_", "val_")}[config.kind]
     assert config.expected is not None and config.expected.source and config.expected.metric.startswith(prefix)
     tj.models.spec(config.model.name)  # raises for an unknown model
     from tujie.text.classification import is_text_corpus
