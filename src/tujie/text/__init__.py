@@ -1,7 +1,8 @@
 """Text pipeline: tokenizers, vocabularies, padded and length-bucketed batches, sentiment corpora.
 
     WordTokenizer, BPETokenizer        text <-> ids; specials <pad> 0, <unk> 1, <bos> 2, <eos> 3
-    build_tokenizer(kind, **options)   "word" or "bpe", untrained
+    CharTokenizer                      one id per character (Chinese, character-level language models)
+    build_tokenizer(kind, **options)   "word", "bpe" or "char", untrained
     load_tokenizer(run_dir)            the tokenizer a run saved (tokenizer.json)
     pad_sequences, padding_mask        (B, T) tokens, (B,) lengths, (B, T) True-at-padding mask
     pack_padded, unpack                packed sequences for nn.LSTM / nn.GRU
@@ -28,14 +29,14 @@ from .corpus import TextCorpus, imdb_texts, load_imdb, load_sst2
 from .data import BucketBatcher, TextDataset, pack_padded, pad_sequences, padding_mask, unpack
 from .glove import train_glove
 from .parallel import ParallelCorpus, load_multi30k, load_tatoeba
-from .tokenizers import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZER_FILENAME, UNK_ID, BPETokenizer, TruncationWarning,
-                         WordTokenizer, build_tokenizer, load_tokenizer)
+from .tokenizers import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZER_FILENAME, UNK_ID, BPETokenizer, CharTokenizer,
+                         TruncationWarning, WordTokenizer, build_tokenizer, load_tokenizer)
 from .translation import Translator, bleu, load_translator
 from .vectors import WordVectors
 from .word2vec import train_word2vec
 
 __all__ = ["SPECIALS", "PAD_ID", "UNK_ID", "BOS_ID", "EOS_ID", "TOKENIZER_FILENAME", "TruncationWarning",
-           "WordTokenizer", "BPETokenizer", "build_tokenizer", "load_tokenizer",
+           "WordTokenizer", "BPETokenizer", "CharTokenizer", "build_tokenizer", "load_tokenizer",
            "pad_sequences", "padding_mask", "pack_padded", "unpack", "TextDataset", "BucketBatcher",
            "TextCorpus", "load_imdb", "load_sst2", "imdb_texts", "TextClassifier",
            "ParallelCorpus", "load_tatoeba", "load_multi30k", "Translator", "load_translator", "bleu",

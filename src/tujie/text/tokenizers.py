@@ -1,11 +1,14 @@
 """Tokenizers: text -> token ids -> text, trained on the training split and saved with the run.
 
-Two kinds share one interface (`train`, `encode`, `encode_batch`, `decode`, `save`, ...):
+Three kinds share one interface (`train`, `encode`, `encode_batch`, `decode`, `save`, ...):
 
 * `WordTokenizer`: lower-cased words, numbers and punctuation, and a vocabulary of the
   training split's words, most frequent first, cut by `min_freq` and `max_size`.
 * `BPETokenizer`: subwords learnt by byte-pair encoding (Sennrich et al. 2016) with the
-  Hugging Face `tokenizers` library, after the same lower-casing and word splitting.
+  Hugging Face `tokenizers` library, after the same lower-casing and word splitting; or, with
+  `byte_level=True`, GPT-2's byte-level BPE, which decodes back to the exact text (spaces, case).
+* `CharTokenizer`: one id per character, for Chinese (no word splitting needed) and
+  character-level language models; spaces and newlines are characters too.
 
 Every tokenizer reserves the same four special tokens at the same ids:
 
@@ -78,7 +81,7 @@ _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _HTML_RE = re.compile(HTML_TAG)
 
 __all__ = ["SPECIALS", "PAD_ID", "UNK_ID", "BOS_ID", "EOS_ID", "TOKENIZER_FILENAME", "TruncationWarning",
-           "WordTokenizer", "BPETokenizer", "build_tokenizer", "load_tokenizer"]
+           "WordTokenizer", "CharTokenizer", "BPETokenizer", "build_tokenizer", "load_tokenizer"]
 
 
 class TruncationWarning(UserWarning):
@@ -433,6 +436,51 @@ class WordTokenizer(_Tokenizer):
         return tok
 
 
+class CharTokenizer(WordTokenizer):
+    """One id per character: Chinese needs no word splitting, and a character model needs nothing else.
+
+    The vocabulary is the training texts' characters, most frequent first, cut by `min_freq` and
+    `max_size`; spaces, punctuation and newlines are characters like any other, so decoding gives
+    the text back exactly (unknown characters as `<unk>`). Unlike the word tokenizers, a
+    whitespace-only text is not empty: " \\n" is two tokens.
+
+    Args:
+        min_freq: a character must occur at least this often in the training texts to get an id.
+        max_size: at most this many ids in all, the 4 specials included (None: no cap).
+
+    Example:
+        >>> tok = CharTokenizer().train(["床前明月光，\\n疑是地上霜。"])
+        >>> tok.vocab_size, tok.decode(tok.encode("明月光，\\n"))
+        (17, '明月光，\\n')
+        >>> tok.encode("明月光照"), tok.unknown_characters("明月光照我")
+        ([11, 13, 7, 1], ['照', '我'])
+    """
+
+    kind = "char"
+
+    def __init__(self, min_freq: int = 1, max_size: int | None = None):
+        _check_int("min_freq", min_freq, 1, "CharTokenizer")
+        _check_int("max_size", max_size, len(SPECIALS) + 1, "CharTokenizer", allow_none=True)
+        self.lower, self.strip_html, self.min_freq, self.max_size = False, False, min_freq, max_size
+
+    @property
+    def options(self) -> dict:
+        return {"min_freq": self.min_freq, "max_size": self.max_size}
+
+    def split(self, text: str) -> list[str]:
+        """The characters of `text`, NFC-normalised (an accented letter is one character)."""
+        text = _check_text(text)
+        return list(text if text.isascii() else unicodedata.normalize("NFC", text))
+
+    def _decode_ids(self, ids: list[int]) -> str:
+        return "".join(self.vocabulary_[i] for i in ids)
+
+    def unknown_characters(self, text: str) -> list[str]:
+        """The characters of `text` that are not in the vocabulary, in order, each once."""
+        self._require_trained("look up characters")
+        return list(dict.fromkeys(c for c in self.split(text) if c not in self._index))
+
+
 class BPETokenizer(_Tokenizer):
     """Subword byte-pair encoding learnt with the `tokenizers` library (Sennrich et al. 2016).
 
@@ -446,6 +494,10 @@ class BPETokenizer(_Tokenizer):
         vocab_size: the target number of ids, specials and single characters included.
         min_freq: a pair must occur at least this often to be merged.
         lower, strip_html: as in `WordTokenizer`.
+        byte_level: GPT-2's byte-level BPE instead (Radford et al. 2019): the 256 bytes are the
+            first alphabet, a word keeps its leading space ("Ġfilm"), nothing is `<unk>`, and
+            decoding gives the exact text back: what a language model needs to write readable
+            English (pass lower=False too, to keep the case).
 
     Example:
         >>> tok = BPETokenizer(vocab_size=40).train(["the lowest, the newest", "new and low", "newer or lower"] * 5)
@@ -455,21 +507,25 @@ class BPETokenizer(_Tokenizer):
         ['s', 'lower</w>', ',</w>', 'r', 'e', 'ne', 'we', 'd</w>']
         >>> tok.decode(tok.encode("slower, renewed"))
         'slower , renewed'
+        >>> gpt2 = BPETokenizer(vocab_size=300, lower=False, byte_level=True).train(["The film was great, I loved it."] * 5)
+        >>> gpt2.decode(gpt2.encode("The film, I LOVED it!"))
+        'The film, I LOVED it!'
     """
 
     kind = "bpe"
 
-    def __init__(self, vocab_size: int = 8000, min_freq: int = 2, lower: bool = True, strip_html: bool = True):
+    def __init__(self, vocab_size: int = 8000, min_freq: int = 2, lower: bool = True, strip_html: bool = True,
+                 byte_level: bool = False):
         _check_int("vocab_size", vocab_size, len(SPECIALS) + 1, "BPETokenizer")
         _check_int("min_freq", min_freq, 1, "BPETokenizer")
         # `vocab_size` (the property) is the trained size; the requested one is kept apart.
         self.target_vocab_size, self.min_freq = vocab_size, min_freq
-        self.lower, self.strip_html = bool(lower), bool(strip_html)
+        self.lower, self.strip_html, self.byte_level = bool(lower), bool(strip_html), bool(byte_level)
 
     @property
     def options(self) -> dict:
         return {"vocab_size": self.target_vocab_size, "min_freq": self.min_freq, "lower": self.lower,
-                "strip_html": self.strip_html}
+                "strip_html": self.strip_html, "byte_level": self.byte_level}
 
     def _new_tokenizer(self):
         from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
@@ -477,6 +533,12 @@ class BPETokenizer(_Tokenizer):
         steps = [normalizers.Replace(Regex(HTML_TAG), " ")] if self.strip_html else []
         steps += [normalizers.NFC(), normalizers.Replace("\u2019", "'")]
         steps += [normalizers.Lowercase()] if self.lower else []
+        if self.byte_level:  # GPT-2: bytes, the space kept at the front of each word, an exact decoder
+            tok = Tokenizer(models.BPE())
+            tok.normalizer = normalizers.Sequence(steps)
+            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+            tok.decoder = decoders.ByteLevel()
+            return tok
         tok = Tokenizer(models.BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
         tok.normalizer = normalizers.Sequence(steps)
         tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
@@ -496,11 +558,13 @@ class BPETokenizer(_Tokenizer):
         return [w for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text))]
 
     def _train(self, texts: list[str]) -> None:
-        from tokenizers import trainers
+        from tokenizers import pre_tokenizers, trainers
 
         tok = self._new_tokenizer()
+        word_ends = ({"initial_alphabet": pre_tokenizers.ByteLevel.alphabet()} if self.byte_level
+                     else {"end_of_word_suffix": "</w>"})
         trainer = trainers.BpeTrainer(vocab_size=self.target_vocab_size, min_frequency=self.min_freq,
-                                      special_tokens=list(SPECIALS), end_of_word_suffix="</w>", show_progress=False)
+                                      special_tokens=list(SPECIALS), show_progress=False, **word_ends)
         tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
         self._tok = tok
 
@@ -522,6 +586,8 @@ class BPETokenizer(_Tokenizer):
                 run.append(i)
         if run:
             parts.append(self._tok.decode(run))
+        if self.byte_level:  # the spaces are in the text itself
+            return "".join(parts)
         return " ".join(p.strip() for p in parts if p.strip())
 
     def _vocab_size(self) -> int:
@@ -556,18 +622,18 @@ class BPETokenizer(_Tokenizer):
         return tok
 
 
-KINDS = {"word": WordTokenizer, "bpe": BPETokenizer}
+KINDS = {"word": WordTokenizer, "bpe": BPETokenizer, "char": CharTokenizer}
 
 
 def build_tokenizer(kind: str = "word", **options):
-    """An untrained tokenizer of `kind` ("word" or "bpe") with the given options.
+    """An untrained tokenizer of `kind` ("word", "bpe" or "char") with the given options.
 
     Args:
-        kind: "word" (`WordTokenizer`) or "bpe" (`BPETokenizer`).
-        **options: the chosen class's arguments (min_freq, max_size / vocab_size, lower, strip_html).
+        kind: "word" (`WordTokenizer`), "bpe" (`BPETokenizer`) or "char" (`CharTokenizer`).
+        **options: the chosen class's arguments (min_freq, max_size / vocab_size, lower, strip_html, byte_level).
 
     Returns:
-        A `WordTokenizer` or `BPETokenizer`; call `.train(texts)` next.
+        A `WordTokenizer`, `BPETokenizer` or `CharTokenizer`; call `.train(texts)` next.
 
     Example:
         >>> build_tokenizer("word", min_freq=2)
@@ -575,12 +641,12 @@ def build_tokenizer(kind: str = "word", **options):
         >>> build_tokenizer("wordpiece")
         Traceback (most recent call last):
         ...
-        tujie.errors.ConfigError: Unknown tokenizer kind 'wordpiece'. Expected: one of 'word', 'bpe'. Received: kind='wordpiece'. Fix: Pass kind='word' or kind='bpe'. Did you mean 'word'?
+        tujie.errors.ConfigError: Unknown tokenizer kind 'wordpiece'. Expected: one of 'word', 'bpe', 'char'. Received: kind='wordpiece'. Fix: Pass kind='word', 'bpe' or 'char'. Did you mean 'word'?
     """
     if kind not in KINDS:
         raise ConfigError(f"Unknown tokenizer kind {kind!r}.", expected=f"one of {', '.join(map(repr, KINDS))}",
                           received=f"kind={kind!r}",
-                          fix=f"Pass kind='word' or kind='bpe'. {closest(str(kind), KINDS)}".strip())
+                          fix=f"Pass kind='word', 'bpe' or 'char'. {closest(str(kind), KINDS)}".strip())
     cls = KINDS[kind]
     valid = list(cls().options)
     unknown = [k for k in options if k not in valid]
@@ -591,7 +657,7 @@ def build_tokenizer(kind: str = "word", **options):
     return cls(**options)
 
 
-def load_tokenizer(path) -> WordTokenizer | BPETokenizer:
+def load_tokenizer(path) -> WordTokenizer | BPETokenizer | CharTokenizer:
     """Reload a tokenizer written by `save`, from its file or from the run directory holding it.
 
     Args:

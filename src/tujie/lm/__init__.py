@@ -1,0 +1,20 @@
+"""Language models (《图解大模型》 chapters 5, 9, 13): a GPT from zero, generation, training, scaling, LoRA.
+
+    generate(model, tokenizer, prompt, ...)   text: greedy, temperature, top-k, top-p, repetition penalty
+    generate_ids(model, idx, ...)             the same on token ids (B, T) → (B, T + n), KV cache on
+
+The models are in the zoo (`tujie.models.create("gpt", ...)`, `"char_lstm"`), the tokenizers in
+`tujie.text` (`CharTokenizer`, `BPETokenizer(byte_level=True)`). See docs/lm.md.
+
+Example:
+    >>> from tujie.models import create
+    >>> from tujie.text import CharTokenizer
+    >>> tok = CharTokenizer().train(["白日依山盡，黃河入海流。"])
+    >>> model = create("gpt", vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    >>> len(generate(model, tok, "白日", max_new=4, seed=0)[0]) <= 4
+    True
+"""
+
+from .generate import generate, generate_ids
+
+__all__ = ["generate", "generate_ids"]
