@@ -15,6 +15,8 @@
     tujie export runs/mnist-lenet5-20261206-101500 --format onnx
     tujie explain runs/mnist-cnn-fast-20261206-101500 --method ig --images 6
     tujie serve runs/mnist-lenet5-20261206-101500 --port 8000
+    tujie federated server mnist-federated --address 127.0.0.1:8080 --clients 3 --rounds 5
+    tujie federated client mnist-federated --address 127.0.0.1:8080 --clients 3 --partition 0
 """
 
 from __future__ import annotations
@@ -324,6 +326,61 @@ def serve(run_dir: Path = typer.Argument(..., help="a trained run directory, or 
     from .deploy.server import serve as run_server
 
     run_server(run_dir, host=host, port=port, onnx=onnx, max_batch=max_batch)
+
+
+federated_app = typer.Typer(no_args_is_help=True, help="federated learning over the network (Flower): a server and its clients")
+app.add_typer(federated_app, name="federated")
+RECIPE_HELP = "a federated recipe (mnist-federated) or .yaml file: its data, model and client settings"
+ADDRESS_HELP = "host:port of the Flower server (127.0.0.1:8080 on one machine; the server's address on a network)"
+
+
+@federated_app.command("server")
+def federated_server(recipe: str = typer.Argument(..., help=RECIPE_HELP),
+                     set_: list[str] = typer.Option([], "--set", help="override a config key (the clients must use the same)"),
+                     address: str = typer.Option("127.0.0.1:8080", "--address", help=ADDRESS_HELP),
+                     clients: int = typer.Option(3, "--clients", help="clients the first round waits for"),
+                     rounds: Optional[int] = typer.Option(None, "--rounds", help="rounds (default: the recipe's federated.rounds)"),
+                     min_clients: Optional[int] = typer.Option(None, "--min-clients", help="later rounds go on with at least this "
+                                                               "many clients (default: all but one)"),
+                     output: Optional[Path] = typer.Option(None, "--output", "-o", help="write each round's log here (JSON)"),
+                     lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Run a Flower server: FedAvg over the clients that connect, testing the global model every round."""
+    from ._io import check_output_file, write_json
+    from .kinds.federated import serve_recipe
+    from .runner import resolve_config
+
+    set_language(lang)
+    config = resolve_config(recipe, set_)
+    if output is not None:
+        check_output_file(output, "federated_server.json")
+    typer.echo(_("Flower server on {address}: waiting for {clients} clients").format(address=address, clients=clients))
+    log = serve_recipe(config, address=address, clients=clients, rounds=rounds, min_clients=min_clients, say=typer.echo)
+    if output is not None:
+        write_json(output, {"address": address, "clients": clients, "rounds": log})
+        typer.echo(_("Round log: {path}").format(path=output))
+
+
+@federated_app.command("client")
+def federated_client(recipe: str = typer.Argument(..., help=RECIPE_HELP),
+                     set_: list[str] = typer.Option([], "--set", help="override a config key (the server must use the same)"),
+                     address: str = typer.Option("127.0.0.1:8080", "--address", help=ADDRESS_HELP),
+                     partition: int = typer.Option(..., "--partition", help="this client's part of the data, 0 to clients-1"),
+                     clients: int = typer.Option(3, "--clients", help="how many parts the training set is split into"),
+                     split: str = typer.Option("iid", "--split", help="iid, or a Dirichlet α such as 0.1"),
+                     disconnect_in_round: Optional[int] = typer.Option(None, "--disconnect-in-round",
+                                                                       help="drill: exit abruptly halfway through this round"),
+                     lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Run a Flower client: train on this partition whenever the server asks, until it says goodbye."""
+    from .kinds.federated import join_recipe
+    from .runner import resolve_config
+
+    set_language(lang)
+    config = resolve_config(recipe, set_)
+    typer.echo(_("Flower client {partition} of {clients}: connecting to {address}").format(
+        partition=partition, clients=clients, address=address))
+    join_recipe(config, address=address, partition=partition, clients=clients, split=split,
+                disconnect_in_round=disconnect_in_round)
+    typer.echo(_("Flower client {partition}: the server has finished").format(partition=partition))
 
 
 def main(argv: list[str] | None = None) -> int:

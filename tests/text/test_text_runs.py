@@ -38,9 +38,20 @@ def test_imdb_lstm_run_saves_its_tokenizer_mistakes_and_reloads_for_prediction(t
 
 
 @pytest.mark.data
-def test_a_run_without_its_tokenizer_cannot_predict(tmp_path):
+def test_a_trained_sst2_run_is_explained_word_by_word_and_cannot_predict_without_its_tokenizer(tmp_path):
+    from tujie.trust.explain import EXPLAIN_FILE
+
     result = tj.run("sst2-lstm", overrides=[*TINY, f"output_dir={tmp_path}", "model.embed_dim=16", "model.hidden=16"],
                     verbose=0)
+    run_dir = result.run_dir  # `tujie explain` end to end (issue 19): token attributions shaded over the sentences
+    assert main(["explain", str(run_dir), "--images", "2", "-q"]) == 0
+    info = json.loads((run_dir / EXPLAIN_FILE).read_text())
+    assert info["task"] == "text" and 1 <= len(info["examples"]) <= 4
+    assert all(len(e["tokens"]) == len(e["attributions"]) > 0 for e in info["examples"])
+    word = next(t for e in info["examples"] for t in e["tokens"] if t.isalpha())
+    assert 'id="explain"' in (run_dir / "report.html").read_text() and f">{word}</span>" in (run_dir / "report.html").read_text()
+    assert main(["report", str(run_dir), "--lang", "zh"]) == 0 and 'id="explain"' in (run_dir / "report.html").read_text()
+
     (result.run_dir / "tokenizer.json").unlink()
     with pytest.raises(DataError, match="has no tokenizer.json"):
         tj.text.classification.TextClassifier.from_run(result.run_dir)

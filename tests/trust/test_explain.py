@@ -156,3 +156,4 @@ def test_the_section_shades_a_text_runs_words(tmp_path):
     html = build_report(tmp_path, lang="en").read_text()
     assert 'id="explain"' in html and ">wonderful</span>" in html and "rgba(214, 39, 40, 1.000)" in html  # the top word
     assert "rgba(31, 95, 209, 0.250)" in html  # "film" argues against, a quarter as strongly
+
