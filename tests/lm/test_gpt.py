@@ -51,6 +51,19 @@ def test_kv_cache_equals_recomputing_the_prefix_step_by_step(model):
     assert cache.length == 26
 
 
+def test_the_cache_grows_past_its_first_buffer():
+    torch.manual_seed(1)
+    model = tj.models.create("gpt", **{**TINY, "block_size": 96}).eval()
+    ids = torch.randint(0, 40, (1, 72))
+    cache = model.new_cache()
+    model(ids[:, :60], cache=cache)  # the first buffer holds 64 tokens
+    steps = torch.cat([model(ids[:, t:t + 1], cache=cache) for t in range(60, 72)], dim=1)  # (1, 12, V)
+    assert torch.allclose(steps, model(ids)[:, 60:], atol=1e-5) and cache.length == 72
+    assert cache.keys[1].shape == (1, 2, 72, 16)
+    with pytest.raises(ShapeError, match="batch size"):
+        model(torch.zeros(2, 1, dtype=torch.long), cache=cache)
+
+
 def test_several_new_tokens_after_a_cached_prefix(model):
     ids = torch.randint(0, 40, (2, 15))
     cache = model.new_cache()
