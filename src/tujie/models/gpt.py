@@ -27,6 +27,9 @@ vocab_size × n_embd + block_size × n_embd, e.g. 6,000 characters × 256 = 1.5M
     nano    2 layers, 2 heads, n_embd  64      98,624 non-embedding parameters (≈ 0.1M)
     micro   4 layers, 4 heads, n_embd 128     787,584                          (≈ 0.8M)
     mini    6 layers, 8 heads, n_embd 256   4,721,920                          (≈ 4.7M)
+
+With GPT-2 small's sizes (12 layers, 12 heads, n_embd 768, biases, 50,257 tokens, 1,024 positions)
+the same code has GPT-2's 124,439,808 parameters (checked by tests/models).
 """
 
 from __future__ import annotations
@@ -318,8 +321,13 @@ def _example(batch_size: int) -> torch.Tensor:
     return torch.randint(0, 60, (batch_size, 12))
 
 
+# GPT-2 small (Radford et al. 2019): 124,439,808 parameters with its biases, 50,257 BPE tokens, 1,024 positions.
+_GPT2_SMALL = {"vocab_size": 50257, "block_size": 1024, "size": None, "n_layer": 12, "n_head": 12, "n_embd": 768, "bias": True}
+
+
 @register_model(example_input=_example, output_shape=(12, 60),
-                test_kwargs={"vocab_size": 60, "block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 32})
+                test_kwargs={"vocab_size": 60, "block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 32},
+                paper_params=124_439_808, paper_kwargs=_GPT2_SMALL)
 def gpt(vocab_size: int = 6000, block_size: int = 128, size: str | None = "nano", n_layer: int | None = None,
         n_head: int | None = None, n_embd: int | None = None, dropout: float = 0.0, bias: bool = False) -> GPT:
     """GPT decoder-only language model; sizes nano (≈0.1M), micro (≈0.8M), mini (≈4.7M) non-embedding parameters.
