@@ -2,6 +2,9 @@
 
     generate(model, tokenizer, prompt, ...)   text: greedy, temperature, top-k, top-p, repetition penalty
     generate_ids(model, idx, ...)             the same on token ids (B, T) → (B, T + n), KV cache on
+    train_lm(model, train_ids, val_ids, ...)  the training loop: random windows, AdamW, warm-up + cosine, a time budget
+    load_run(run_dir), generate_from_run(run_dir, prompt, ...)   an `lm` run's model and tokenizer; text from it
+    poetry                                    the Tang poems: load_poems, quatrains, keeps_form, memorised_lines
 
 The models are in the zoo (`tujie.models.create("gpt", ...)`, `"char_lstm"`), the tokenizers in
 `tujie.text` (`CharTokenizer`, `BPETokenizer(byte_level=True)`). See docs/lm.md.
@@ -15,6 +18,9 @@ Example:
     True
 """
 
+from . import poetry
 from .generate import generate, generate_ids
+from .runs import generate_from_run, load_run
+from .train import train_lm
 
-__all__ = ["generate", "generate_ids"]
+__all__ = ["generate", "generate_from_run", "generate_ids", "load_run", "poetry", "train_lm"]
