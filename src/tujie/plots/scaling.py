@@ -25,6 +25,15 @@ def _line(fit: dict, x) -> np.ndarray:
     return np.exp(float(fit["intercept"]) - float(fit["alpha"]) * np.log(np.asarray(x, dtype=np.float64)))
 
 
+def _plain_log_ticks(ax) -> None:
+    """Loss ticks as 2, 3, 6 rather than 6×10⁰: a loss axis spans less than a decade."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _pos: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+
+
 def _usable(fit) -> bool:
     return bool(fit) and all(math.isfinite(float(fit.get(k) if fit.get(k) is not None else math.nan))
                              for k in ("alpha", "intercept"))
@@ -70,6 +79,7 @@ def loss_vs_parameters(points, fit: dict | None, *, kaplan_alpha: float = 0.076,
                             textcoords="offset points", xytext=(-8, 12), ha="right", fontsize=7.5, color=VAL_COLOR)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log_ticks(ax)
         ax.set_xlabel(figure_label("non-embedding parameters N (log scale)"))
         ax.set_ylabel(figure_label("validation loss, nats per character (log scale)"))
         ax.legend(fontsize=7.5, loc="lower left")
@@ -101,6 +111,7 @@ def loss_vs_compute(curves: dict, frontier, fit: dict | None) -> bytes:
                     label=figure_label("fit to the frontier: α_C = {alpha}").format(alpha=f"{fit['alpha']:.3f}"))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log_ticks(ax)
         ax.set_xlabel(figure_label("training compute C ≈ 6·N·tokens, FLOPs (log scale)"))
         ax.set_ylabel(figure_label("validation loss, nats per character (log scale)"))
         ax.legend(fontsize=7.5, loc="upper right", ncols=2)
