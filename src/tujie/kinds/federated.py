@@ -242,6 +242,12 @@ def _size(n) -> str:
         n /= 1000
 
 
+def _tail_mean(values, n: int = 10) -> float:
+    """The mean of the last `n` rounds' accuracies (round 0 left out): one number that a jumpy curve does not flip."""
+    tail = [v for v in values[1:] if v is not None][-n:]
+    return sum(tail) / len(tail) if tail else math.nan
+
+
 def _rounds_section(run: RunFiles) -> str:
     from ..plots.federated import accuracy_over_rounds
 
@@ -267,13 +273,16 @@ def _rounds_section(run: RunFiles) -> str:
         last = (r.get("rounds") or [{}])[-1]
         reached = r.get("rounds_to_target")
         rows.append([_e(r.get("label")), _e(reached if reached is not None else never), _e(_pct(last.get("test_accuracy"))),
+                     _e(_pct(_tail_mean([x.get("test_accuracy") for x in r.get("rounds") or []]))),
                      _e(_size(r.get("bytes_per_upload"))), _e(_size(r.get("bytes_sent_total"))), _e(f"{r.get('seconds', math.nan):.0f}")])
     if central:
         reached = central.get("rounds_to_target")
         rows.append([_e(_("centralised")), _e(reached if reached is not None else never),
-                     _e(_pct(central["history"][-1][1])), "", "", _e(f"{central.get('seconds', math.nan):.0f}")])
+                     _e(_pct(central["history"][-1][1])), _e(_pct(_tail_mean([a for _r, a in central["history"]]))), "", "",
+                     _e(f"{central.get('seconds', math.nan):.0f}")])
     table = _table([_("split"), _("rounds to {target}").format(target=f"{100 * target:g}%"), _("final test accuracy"),
-                    _("each client sends per round"), _("sent by all clients"), _("seconds")], rows, "numbers")
+                    _("mean of the last 10 rounds"), _("each client sends per round"), _("sent by all clients"), _("seconds")],
+                   rows, "numbers")
     return _section("federated-rounds", _("Accuracy against rounds"), how, figure + table)
 
 

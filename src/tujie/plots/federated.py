@@ -21,31 +21,39 @@ from .style import VAL_COLOR, figure_label, figure_style, new_figure, png_bytes
 def accuracy_over_rounds(curves: dict, centralised=None, target: float | None = None) -> bytes:
     """Test accuracy (%) of the global model after every round, one line per split; centralised training dashed.
 
+    Two panels: every round on the full scale, and the same lines zoomed to the last few per cent,
+    where the splits differ.
+
     Args:
         curves: label -> [(round, test accuracy), ...] (fractions).
         centralised: [(round equivalent, test accuracy), ...]: one plain model that saw as many samples per round.
         target: a horizontal line (e.g. 0.97), or None.
     """
+    lines = [(label, rows, {"linewidth": 1.4}) for label, rows in curves.items() if rows]
+    if centralised:
+        lines.append((figure_label("centralised (all data in one place)"), centralised,
+                      {"color": "0.2", "linestyle": "--", "linewidth": 1.2}))
+    finals = [100 * float(rows[-1][1]) for _, rows, _ in lines]
     with figure_style():
-        fig = new_figure(6.4, 3.4)
-        ax = fig.subplots()
-        for label, rows in curves.items():
-            if rows:
+        fig = new_figure(9.0, 3.4)
+        full, zoom = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+        for ax in (full, zoom):
+            for label, rows, style in lines:
                 r, acc = zip(*rows)
-                ax.plot(r, 100 * np.asarray(acc, dtype=np.float64), label=label, linewidth=1.4)
-        if centralised:
-            r, acc = zip(*centralised)
-            ax.plot(r, 100 * np.asarray(acc, dtype=np.float64), color="0.2", linestyle="--", linewidth=1.2,
-                    label=figure_label("centralised (all data in one place)"))
+                ax.plot(r, 100 * np.asarray(acc, dtype=np.float64), label=label, **style)
+            if target is not None:
+                ax.axhline(100 * target, color=VAL_COLOR, linestyle=":", linewidth=1.0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel(figure_label("round"))
+        full.set_ylim(0.0, 100.0)
+        full.set_ylabel(figure_label("test accuracy (%)"))
+        low = min([100 * target - 2 if target is not None else 100.0, *[f - 2 for f in finals]]) if finals else 90.0
+        zoom.set_ylim(max(0.0, np.floor(low)), 100.0)
+        zoom.set_title(figure_label("zoomed in"), fontsize=9)
         if target is not None:
-            ax.axhline(100 * target, color=VAL_COLOR, linestyle=":", linewidth=1.0)
-            ax.annotate(f"{100 * target:g}%", (0, 100 * target), xytext=(2, 2), textcoords="offset points", fontsize=8,
-                        color=VAL_COLOR)
-        ax.set_ylim(max(0.0, min(80.0, ax.get_ylim()[0])), 100.0)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(figure_label("round"))
-        ax.set_ylabel(figure_label("test accuracy (%)"))
-        ax.legend(fontsize=8, frameon=False, loc="lower right")
+            zoom.annotate(f"{100 * target:g}%", (0, 100 * target), xytext=(2, 2), textcoords="offset points", fontsize=8,
+                          color=VAL_COLOR)
+        full.legend(fontsize=8, frameon=False, loc="lower right")
         return png_bytes(fig)
 
 
