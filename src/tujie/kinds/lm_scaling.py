@@ -41,7 +41,7 @@ from . import Kind, RunContext, register
 def _default_sizes() -> dict:
     from ..lm.scaling import SIZES
 
-    return {name: list(shape) for name, shape in SIZES.items() if name != "xl"}  # xl (9.8M) alone costs as much as the rest
+    return {name: list(shape) for name, shape in SIZES.items()}
 
 
 class LMScalingConfig(Strict):
@@ -159,7 +159,7 @@ def run(context: RunContext) -> dict:
                "scaling_alpha_compute": fit_c.alpha if fit_c else None, "scaling_r2": fit.r2}
     results.update({f"val_loss_{s['name']}": s["val_loss"] for s in sizes})
     say(_("Fitted exponent α_N = {alpha} (95% interval {low} to {high}); Kaplan et al.: {kaplan}").format(
-        alpha=f"{fit.alpha:.3f}", low=f"{fit.alpha_low:.3f}", high=f"{fit.alpha_high:.3f}", kaplan=KAPLAN_ALPHA_N))
+        alpha=_num(fit.alpha), low=_num(fit.alpha_low), high=_num(fit.alpha_high), kaplan=KAPLAN_ALPHA_N))
     return {"results": results, "timings": {"total_s": time.perf_counter() - started}}
 
 

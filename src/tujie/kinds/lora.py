@@ -119,7 +119,7 @@ def run(context: RunContext) -> dict:
     poet_val_ids = torch.tensor(tokenizer.encode(poetry.training_text(poet_val)))
     unknown = float((poet_val_ids == UNK_ID).float().mean())
     say(_("{poet}: {train} poems to adapt to, {val} held out ({chars} characters; {unknown} of them unknown to the base's vocabulary)").format(
-        poet=section.poet, train=len(poet_train), val=len(poet_val), chars=f"{len(poet_val_ids):,}", unknown=f"{unknown:.1%}"))
+        poet=section.poet, train=len(poet_train), val=len(poet_val), chars=f"{len(poet_val_ids):,}", unknown=f"{unknown:.2%}"))
 
     def score(model) -> float:
         return evaluate_lm(model, poet_val_ids, block_size=block, batch_size=section.batch_size, batches=section.eval_batches)
@@ -132,7 +132,7 @@ def run(context: RunContext) -> dict:
     total = trainable_parameters(base)[1]
     base.eval()
     methods = [{"name": "none", "rank": None, "trainable": 0, "total": total, "share": 0.0, "val_loss": score(base),
-                "seconds": 0.0, "history": [], "sample": sample(base)}]
+                "seconds": None, "history": [], "sample": sample(base)}]
     say(_("No fine-tuning: validation loss {loss} on {poet}'s held-out poems").format(loss=f"{methods[0]['val_loss']:.3f}",
                                                                                       poet=section.poet))
     for rank in [None, *section.ranks]:
@@ -208,7 +208,7 @@ def _comparison_section(run: RunFiles) -> str:
             "those characters are unknown to the base's vocabulary. After training the adapters are merged into the "
             "weights; the merged model's loss is in the last column (it must equal the adapted one's).").format(
         origin=origin, poet=_data(d.get("poet")), val=_e(d.get("poet_val")), chars=_e(f"{d.get('poet_val_characters', 0):,}"),
-        unknown=_e(f"{d.get('unknown_share', 0):.1%}"))
+        unknown=_e(f"{d.get('unknown_share', 0):.2%}"))
     figure = _img(fine_tuning_losses([(_method_label(m), m.get("val_loss"), m.get("seconds") or 0.0) for m in methods]),
                   _("validation loss and wall time per method"))
     rows = [[_e(_method_label(m)), _e(f"{m.get('trainable', 0):,}"), _e(f"{m.get('share', 0):.2%}"), _e(_num(m.get("val_loss"))),

@@ -33,8 +33,7 @@ KAPLAN_N_C = 8.8e13  # non-embedding parameters
 KAPLAN_ALPHA_C = 0.050  # eq. 1.3, against the compute of compute-optimal training (C_min)
 GPT3_PARAMETERS = 175e9  # Brown et al. 2020: GPT-3's 175 billion parameters
 
-# The grid of the `lm_scaling` kind: (n_layer, n_head, n_embd), about 12·n_layer·n_embd² non-embedding parameters;
-# the gpt-scaling recipe trains the first four on a CPU (xl costs as much as the four together)
+# The grid of the `lm_scaling` kind: (n_layer, n_head, n_embd), about 12·n_layer·n_embd² non-embedding parameters
 SIZES = {
     "xs": (2, 2, 48),  # ≈ 0.055M
     "s": (3, 3, 96),  # ≈ 0.33M

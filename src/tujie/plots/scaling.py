@@ -141,7 +141,8 @@ def fine_tuning_losses(rows) -> bytes:
         finite = [v for v in losses if math.isfinite(v)]
         if finite:
             ax.set_ylim(min(finite) * 0.9, max(finite) * 1.04)
-        ax.set_ylabel(figure_label("validation loss on the poet's held-out poems (nats per character)"), fontsize=8)
+        ax.set_ylabel(figure_label("validation loss (nats per character)"))
+        ax.set_axisbelow(True)
         right = ax.twinx()
         right.plot(range(len(rows)), [r[2] for r in rows], linestyle="none", marker="D", color=VAL_COLOR)
         right.set_ylabel(figure_label("wall time of the fine-tuning (s)"), color=VAL_COLOR, fontsize=8)
@@ -172,5 +173,5 @@ def fine_tuning_curves(curves: dict, base: float | None = None) -> bytes:
             ax.axhline(base, color=CHANCE_COLOR, linestyle="--", label=figure_label("no fine-tuning"))
         ax.set_xlabel(figure_label("fine-tuning step"))
         ax.set_ylabel(figure_label("validation loss (nats per character)"))
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="lower left")
         return png_bytes(fig)
