@@ -87,3 +87,21 @@ def test_bad_ranks_backends_and_targets_are_refused():
         add_lora(tiny_gpt(), r=2, backend="loralib")
     with pytest.raises(ConfigError, match="blocks.0.attn.c_attn"):
         add_lora(tiny_gpt(), r=2, targets=["wte"], backend="tujie")
+
+
+@pytest.mark.data
+def test_the_lora_kind_saves_its_base_and_a_second_run_reuses_it(tmp_path):
+    import tujie as tj
+    from tujie import kinds
+    from tujie.lm import load_run
+
+    overrides = [*kinds.get("lora").smoke[1], f"output_dir={tmp_path}"]
+    first = tj.run("tang-poetry-lora", overrides=[*overrides, "run_name=first"], verbose=0)
+    model, _tokenizer = load_run(first.run_dir)  # the base pretrained without 李白, as an lm run's files
+    assert model.config["n_embd"] == 16
+    second = tj.run("tang-poetry-lora", overrides=[*overrides, "run_name=second", f"lora.base_run={first.run_dir}"], verbose=0)
+    base = second.summary["results"]["val_loss_base"]
+    assert base == pytest.approx(first.summary["results"]["val_loss_base"], abs=1e-6)  # the same base, the same held-out poems
+    import json
+
+    assert json.loads((second.run_dir / "lora.json").read_text())["base"]["without_poet"] is True

@@ -3,7 +3,10 @@
 1. **Split** the Tang poems: the poet's own (`lora.poet`, 李白 by default) and everyone else's.
    A seeded 20% of the poet's poems are held out: every method is scored on them.
 2. **Pretrain** a character GPT on everyone else's poems (never the poet's), or load one
-   (`lora.base_run`: an `lm` run directory; its corpus may hold the poet's poems, the report says so).
+   (`lora.base_run`: an earlier `lora` run of the same poet, whose base never read him, or an `lm`
+   run, whose corpus may hold the poet's poems: the report says which). The base pretrained here
+   is saved as an `lm` run's files (model.safetensors, lm_model.json, tokenizer.json): pretrain
+   once, adapt many times, and `tujie generate RUN_DIR` writes with it.
 3. **Adapt** copies of it to the poet's training poems, each with the same steps: full
    fine-tuning (every weight), and LoRA (`tujie.lm.lora`, through peft by default) at each rank of
    `lora.ranks` on every linear layer of the blocks (attention's q/k/v and output projections,
@@ -12,7 +15,7 @@
 4. **Report** the trainable-parameter share, the validation loss on the poet's held-out poems
    (no fine-tuning, full, each rank), the wall time and what each writes.
 
-Writes lora.json. Recipe: tang-poetry-lora.
+Writes lora.json (and the base's three files). Recipe: tang-poetry-lora.
 
 Example:
     >>> from tujie import kinds
@@ -43,7 +46,7 @@ from . import Kind, RunContext, register
 class LoRAKindConfig(Strict):
     poet: str = Field("李白", description="the author whose poems are the target (as the corpus writes the name)")
     validation: Float = Field(0.2, gt=0.0, lt=1.0, description="share of the poet's poems held out for validation")
-    base_run: str | None = Field(None, description="an lm run directory whose GPT is the base (default: pretrain one here)")
+    base_run: str | None = Field(None, description="a lora or lm run directory whose GPT is the base (default: pretrain one here)")
     base_size: list[Int] = Field([4, 4, 128], min_length=3, max_length=3, description="[n_layer, n_head, n_embd] of the base GPT")
     base_steps: Int = Field(600, ge=1, description="pretraining steps on the other poets")
     base_lr: Float = Field(2e-3, gt=0.0)
@@ -69,13 +72,25 @@ def _authors_note(poems, poet: str) -> str:
     return ", ".join(f"{name} ({n})" for name, n in counts.most_common(5))
 
 
+def _pretrained_without(run_dir, poet: str) -> bool:
+    """Whether `run_dir` is a lora run that pretrained its base here without `poet`'s poems."""
+    import json
+    from pathlib import Path
+
+    try:
+        record = json.loads((Path(run_dir) / "lora.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return record.get("poet") == poet and (record.get("base") or {}).get("without_poet") is True
+
+
 def run(context: RunContext) -> dict:
     """Pretrain (or load) the base, fine-tune it fully and with LoRA at each rank on the poet; write lora.json."""
     import torch
 
     from ..lm import poetry
     from ..lm.lora import add_lora, merge_lora, trainable_parameters
-    from ..lm.runs import continue_prompts, load_run
+    from ..lm.runs import continue_prompts, load_run, save_run
     from ..lm.train import evaluate_lm, train_lm
     from ..models import create
     from ..text.tokenizers import UNK_ID, CharTokenizer
@@ -95,8 +110,13 @@ def run(context: RunContext) -> dict:
     base_record: dict = {}
     if section.base_run:
         base, tokenizer = load_run(section.base_run)
-        base_record = {"run": str(section.base_run), "parameters": base.num_parameters(exclude_embeddings=False)}
-        say(_("Base: the GPT of {run} (its corpus may include the poet's poems)").format(run=section.base_run))
+        without_poet = _pretrained_without(section.base_run, section.poet)
+        base_record = {"run": str(section.base_run), "parameters": base.num_parameters(exclude_embeddings=False),
+                       "without_poet": without_poet}
+        if without_poet:
+            say(_("Base: the GPT of {run}, pretrained without {poet}'s poems").format(run=section.base_run, poet=section.poet))
+        else:
+            say(_("Base: the GPT of {run} (its corpus may include the poet's poems)").format(run=section.base_run))
     else:
         other_train, other_val = poetry.split_poems(others, 0.02, config.seed)
         train_text = poetry.training_text(other_train)
@@ -113,7 +133,8 @@ def run(context: RunContext) -> dict:
                        eval_batches=section.eval_batches, seed=config.seed, say=say)
         base_record = {"run": None, "parameters": base.num_parameters(exclude_embeddings=False), "poems": len(other_train),
                        "characters": len(train_text), "steps": out["steps"], "seconds": out["seconds"],
-                       "val_loss_others": out["val_loss"]}
+                       "val_loss_others": out["val_loss"], "without_poet": True}
+        save_run(run_dir, base, tokenizer, name="gpt", layout="lines")  # `lora.base_run: RUN_DIR` reuses it
     block = min(section.block_size, base.block_size)
     poet_train_ids = torch.tensor(tokenizer.encode(poetry.training_text(poet_train)))
     poet_val_ids = torch.tensor(tokenizer.encode(poetry.training_text(poet_val)))
@@ -198,9 +219,13 @@ def _comparison_section(run: RunFiles) -> str:
 
     d = run.lora
     methods, base = d.get("methods") or [], d.get("base") or {}
-    origin = (_("pretrained here on the other poets' poems ({poems} poems, {steps} steps), never on the poet's").format(
-        poems=_e(f"{base.get('poems', 0):,}"), steps=_e(base.get("steps"))) if not base.get("run") else
-        _("loaded from the run {run}, whose corpus may include the poet's poems").format(run=_data(base.get("run"))))
+    if not base.get("run"):
+        origin = _("pretrained here on the other poets' poems ({poems} poems, {steps} steps), never on the poet's").format(
+            poems=_e(f"{base.get('poems', 0):,}"), steps=_e(base.get("steps")))
+    elif base.get("without_poet"):
+        origin = _("loaded from the run {run}, pretrained there without the poet's poems").format(run=_data(base.get("run")))
+    else:
+        origin = _("loaded from the run {run}, whose corpus may include the poet's poems").format(run=_data(base.get("run")))
     how = _("The same base GPT ({origin}), adapted to the poems of {poet} with the same steps: every weight (full "
             "fine-tuning), or LoRA (Hu et al. 2022: the weights frozen, a trainable low-rank change (α/r)·BA beside every "
             "linear layer of the blocks), each rank once. Validation loss in nats per character on {val} held-out poems of "
