@@ -15,6 +15,7 @@
     tujie export runs/mnist-lenet5-20261206-101500 --format onnx
     tujie explain runs/mnist-cnn-fast-20261206-101500 --method ig --images 6
     tujie serve runs/mnist-lenet5-20261206-101500 --port 8000
+    tujie generate runs/tang-poetry-gpt-20261206-210000 "床前明月光" --temperature 0.8 --top-k 40 --max-new 64 --num 5
     tujie federated server mnist-federated --address 127.0.0.1:8080 --clients 3 --rounds 5
     tujie federated client mnist-federated --address 127.0.0.1:8080 --clients 3 --partition 0
 """
@@ -326,6 +327,36 @@ def serve(run_dir: Path = typer.Argument(..., help="a trained run directory, or 
     from .deploy.server import serve as run_server
 
     run_server(run_dir, host=host, port=port, onnx=onnx, max_batch=max_batch)
+
+
+@app.command()
+def generate(run_dir: Path = typer.Argument(..., help="a language-model run directory (tang-poetry-gpt, tang-poetry-lstm, imdb-gpt)"),
+             prompt: str = typer.Argument("", help="the beginning to continue (a first line: 床前明月光); empty: the model starts"),
+             temperature: float = typer.Option(1.0, "--temperature", "-t", help="below 1: safer, above 1: wilder; <= 0: greedy"),
+             top_k: Optional[int] = typer.Option(None, "--top-k", help="sample among the k most likely tokens only"),
+             top_p: Optional[float] = typer.Option(None, "--top-p", help="nucleus sampling: the smallest set of tokens "
+                                                   "holding this probability, in (0, 1]"),
+             repetition_penalty: float = typer.Option(1.0, "--repetition-penalty", help="> 1 discourages repeating tokens"),
+             max_new: int = typer.Option(64, "--max-new", help="new tokens per sample (past the block size the window slides)"),
+             num: int = typer.Option(1, "--num", "-n", help="how many samples"),
+             seed: Optional[int] = typer.Option(None, "--seed", help="the same seed writes the same text"),
+             no_cache: bool = typer.Option(False, "--no-cache", help="recompute the whole prefix at every step (slower; "
+                                           "the same text)"),
+             simplified: bool = typer.Option(False, "--simplified", help="print simplified characters (OpenCC)"),
+             lang: Optional[str] = typer.Option(None, "--lang", help=LANG_HELP)):
+    """Write with a trained language model: continue a prompt, sampling with temperature, top-k and top-p."""
+    from .lm.runs import generate_from_run
+
+    set_language(lang)
+    texts, notes = generate_from_run(run_dir, prompt, max_new=max_new, temperature=temperature, top_k=top_k, top_p=top_p,
+                                     repetition_penalty=repetition_penalty, num=num, seed=seed, use_cache=not no_cache,
+                                     simplified=simplified or None)
+    for note in notes:
+        typer.echo(_("Note: {note}").format(note=note), err=True)
+    for i, text in enumerate(texts):
+        if num > 1:
+            typer.echo(f"[{i + 1}]")
+        typer.echo(text)
 
 
 federated_app = typer.Typer(no_args_is_help=True, help="federated learning over the network (Flower): a server and its clients")
