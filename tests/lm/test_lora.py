@@ -99,7 +99,10 @@ def test_the_lora_kind_saves_its_base_and_a_second_run_reuses_it(tmp_path):
     first = tj.run("tang-poetry-lora", overrides=[*overrides, "run_name=first"], verbose=0)
     model, _tokenizer = load_run(first.run_dir)  # the base pretrained without 李白, as an lm run's files
     assert model.config["n_embd"] == 16
-    second = tj.run("tang-poetry-lora", overrides=[*overrides, "run_name=second", f"lora.base_run={first.run_dir}"], verbose=0)
+    second = tj.run("tang-poetry-lora", overrides=[*overrides, "run_name=second", f"lora.base_run={first.run_dir}",
+                                                   "lora.train_embedding=true"], verbose=0)
+    shares = [run.summary["results"]["lora_trainable_share_r2"] for run in (first, second)]
+    assert shares[0] < 0.05 < shares[1]  # the token embedding is most of this tiny GPT
     base = second.summary["results"]["val_loss_base"]
     assert base == pytest.approx(first.summary["results"]["val_loss_base"], abs=1e-6)  # the same base, the same held-out poems
     import json

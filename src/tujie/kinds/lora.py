@@ -57,6 +57,7 @@ class LoRAKindConfig(Strict):
     alpha: Float | None = Field(None, gt=0.0, description="LoRA's scale α (the change is multiplied by α / r); None: 2·r")
     backend: Literal["peft", "tujie"] = Field("peft", description="peft (Hugging Face's library) or tujie (tujie.lm.lora.LoRALinear)")
     targets: list[str] | None = Field(None, description="names of the linear layers to adapt; None: every one of the blocks")
+    train_embedding: bool = Field(False, description="LoRA methods also train the token embedding (tied to the output head)")
     block_size: Int = Field(64, ge=2)
     batch_size: Int = Field(16, ge=1)
     eval_every: Int = Field(25, ge=1)
@@ -161,6 +162,8 @@ def run(context: RunContext) -> dict:
         alpha = (section.alpha or 2.0 * rank) if rank else None
         if rank:
             model = add_lora(model, r=rank, alpha=alpha, targets=section.targets, backend=section.backend)
+            if section.train_embedding:  # the characters' vectors (and the tied head): where a poet's choice of characters lives
+                model.wte.weight.requires_grad_(True)
         trainable, _total = trainable_parameters(model)
         tick = time.perf_counter()
         out = train_lm(model, poet_train_ids, poet_val_ids, steps=section.steps, batch_size=section.batch_size, block_size=block,
@@ -168,6 +171,7 @@ def run(context: RunContext) -> dict:
                        eval_every=section.eval_every, eval_batches=section.eval_batches, seed=config.seed, say=lambda *a: None)
         seconds = time.perf_counter() - tick
         record = {"name": f"lora_r{rank}" if rank else "full", "rank": rank, "alpha": alpha, "trainable": trainable,
+                  "train_embedding": bool(rank and section.train_embedding),
                   "total": total, "share": trainable / total, "val_loss": out["val_loss"], "seconds": seconds,
                   "tokens_per_second": out["tokens_per_second"],
                   "history": [{"step": h["step"], "val_loss": h["val_loss"], "train_loss": h["train_loss"]} for h in out["history"]]}
@@ -201,6 +205,8 @@ _NAMES = {"none": N_("no fine-tuning"), "full": N_("full fine-tuning")}
 
 
 def _method_label(m: dict) -> str:
+    if m.get("rank") and m.get("train_embedding"):
+        return _("LoRA r={rank} + token embedding").format(rank=m["rank"])
     if m.get("rank"):
         return _("LoRA r={rank}").format(rank=m["rank"])
     return _(_NAMES.get(m.get("name"), m.get("name") or ""))
