@@ -1,10 +1,10 @@
 """GPT against the character LSTM on the Tang quatrains, at equal parameters and equal wall time, over seeds.
 
-    TUJIE_DATA=/work/shared/data .venv/bin/python bench/lm_poetry.py --seeds 0 1 2 --seconds 480
+    TUJIE_DATA=/work/shared/data .venv/bin/python bench/lm_poetry.py --seeds 0 1 2 --seconds 600 --figure docs/lm-poetry-time.png
 
-Runs the recipes tang-poetry-gpt (gpt micro, 1.47M parameters) and tang-poetry-lstm (a 2-layer LSTM, 1.48M)
-once per seed, each with `lm.max_seconds` of one CPU thread; the GPT and the LSTM of one seed train at the same
-time (two processes), so both see the same load on a shared machine. Prints and writes (--out) the validation
+Runs the recipes tang-poetry-gpt (a GPT of 3 layers, 96 wide: 842,016 parameters) and tang-poetry-lstm (a 2-layer
+LSTM: 834,044) once per seed, each with `lm.max_seconds` of one CPU thread; the GPT and the LSTM of one seed train
+at the same time (two processes), so both see the same load on a shared machine. Prints and writes (--out) the validation
 loss in nats per character, mean ± std over the seeds, the steps each reached, and the share of quatrains
 written at temperature 0.8 that keep the five-character form. Target (issue 20): the GPT's validation loss
 below the LSTM's over ≥ 3 seeds; ≥ 80% of its quatrains keep the form. For orientation, nanoGPT's baby GPT
@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=480.0)
     parser.add_argument("--output", default="runs/bench-lm-poetry")
     parser.add_argument("--out", default=None, help="also write the markdown table here")
+    parser.add_argument("--figure", default=None, help="also draw the validation curves against time (PNG) here")
     parser.add_argument("--one", nargs=2, metavar=("RECIPE", "SEED"), help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     if args.one:
@@ -80,6 +81,12 @@ def main() -> None:
               "Per seed: " + "; ".join(f"{r['recipe']} seed {r['seed']} {r['val_loss']:.4f} ({r['steps']} steps)" for r in rows)]
     table = "\n".join(lines)
     print(table)
+    if args.figure:
+        from tujie.plots.lm import validation_against_time
+
+        curves = {f"{r['recipe'].removeprefix('tang-poetry-')} seed {r['seed']}":
+                  json.loads((Path(r["run_dir"]) / "lm.json").read_text(encoding="utf-8"))["history"] for r in rows}
+        Path(args.figure).write_bytes(validation_against_time(curves))
     if args.out:
         Path(args.out).write_text(f"Command: `TUJIE_DATA=/work/shared/data .venv/bin/python bench/lm_poetry.py --seeds "
                                   f"{' '.join(map(str, args.seeds))} --seconds {args.seconds:g}`\n\n{table}\n", encoding="utf-8")

@@ -97,7 +97,7 @@ def run(context: RunContext) -> dict:
                       seed=config.seed, say=say, max_seconds=section.max_seconds)
     save_run(run_dir, model, corpus.tokenizer, name=config.model.name, layout=corpus.layout, simplified=corpus.simplified)
     form = _form_check(model, corpus, section, config.seed) if corpus.layout == "lines" and section.form_samples else None
-    attention = _attention(model, corpus, form, prompts)
+    attention = _attention(model, corpus, form, prompts, result["samples"])
     write_json(run_dir / "lm.json", {
         "corpus": {"name": corpus.name, "layout": corpus.layout, "train_texts": len(corpus.train_texts),
                    "val_texts": len(corpus.val_texts), "train_tokens": len(corpus.train_ids), "val_tokens": len(corpus.val_ids),
@@ -172,7 +172,7 @@ def _form_check(model, corpus, section, seed) -> dict | None:
             "examples": [[p, t, k] for p, t, k in zip(prompts[:12], texts[:12], kept[:12])]}
 
 
-def _attention(model, corpus, form, prompts) -> dict | None:
+def _attention(model, corpus, form, prompts, samples=None) -> dict | None:
     """The heads' mean attention per layer over one generated line (a GPT only): tokens and (T, T) matrices."""
     import torch
 
@@ -183,9 +183,10 @@ def _attention(model, corpus, form, prompts) -> dict | None:
     if form and form["examples"]:
         kept = [e for e in form["examples"] if e[2]] or form["examples"]
         line = kept[0][0] + kept[0][1]
-    else:
-        line = prompts[0]
-    ids = prompt_ids(corpus.tokenizer, corpus.layout, line)[-model.block_size:]
+    else:  # a text written from the first prompt at the last sampling, or the prompt alone
+        last = ((samples or [{}])[-1].get("by_temperature") or [{}])[0].get("texts") or [[prompts[0], ""]]
+        line = last[0][0] + last[0][1]
+    ids = prompt_ids(corpus.tokenizer, corpus.layout, line)[:min(model.block_size, 40)]  # a readable heatmap: 40 at most
     weights = model.attention(torch.tensor(ids))  # (n_layer, n_head, T, T)
     tokens = [corpus.tokenizer.decode([i]) for i in ids] if corpus.layout == "lines" else \
         [corpus.tokenizer.id_to_token(i).replace("</w>", "").replace("\u0120", " ") for i in ids]  # Ġ: byte-level BPE's space

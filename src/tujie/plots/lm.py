@@ -1,10 +1,12 @@
 """Figures of a language model's training: the loss curves, and where one generated line looks.
 
 Example:
-    >>> history = [{"step": s, "train_loss": 5 - s / 100, "val_loss": 5.2 - s / 120} for s in (0, 100, 200)]
+    >>> history = [{"step": s, "seconds": s / 4, "train_loss": 5 - s / 100, "val_loss": 5.2 - s / 120} for s in (0, 100, 200)]
     >>> loss_curves(history)[:4]
     b'\\x89PNG'
     >>> attention_maps(["床", "前", "月"], [[[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]])[:4]
+    b'\\x89PNG'
+    >>> validation_against_time({"gpt": history, "lstm": history})[:4]
     b'\\x89PNG'
 """
 
@@ -67,4 +69,29 @@ def attention_maps(tokens: list[str], layers: list[list[list[float]]], titles: l
             ax.set_title(titles[i] if titles else figure_label("layer {n}").format(n=i + 1))
         ax.set_xlabel(figure_label("looked at"))
         fig.colorbar(image, ax=list(axes[:len(layers)]), shrink=0.8, label=figure_label("attention"))
+        return png_bytes(fig)
+
+
+def validation_against_time(runs: dict[str, list[dict]]) -> bytes:
+    """Validation loss against wall-clock minutes, one line per run (models given the same time budget).
+
+    Runs whose labels start with the same word ("gpt seed 0", "gpt seed 1") share a colour.
+    """
+    from .style import class_colors
+
+    models = list(dict.fromkeys(label.split()[0] for label in runs))
+    colors = dict(zip(models, [TRAIN_COLOR, VAL_COLOR] if len(models) <= 2 else class_colors(len(models))))
+    with figure_style():
+        fig = new_figure(6.4, 3.2)
+        ax = fig.subplots()
+        for label, history in runs.items():
+            pairs = [(_as_float(p.get("seconds")) / 60, _as_float(p.get("val_loss"))) for p in history]
+            pairs = [(t, v) for t, v in pairs if math.isfinite(t) and math.isfinite(v)]
+            if pairs:
+                ax.plot(*zip(*pairs), marker="o", markersize=2, linewidth=1.2, color=colors[label.split()[0]],
+                        label=plain_text(label))
+        ax.set_xlabel(figure_label("minutes"))
+        ax.set_ylabel(figure_label("validation loss (nats per token)"))
+        ax.legend(loc="upper right", fontsize=7)
+        ax.set_title(figure_label("The same time for each model"))
         return png_bytes(fig)
