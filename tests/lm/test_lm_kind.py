@@ -77,3 +77,20 @@ def test_bad_options_and_folders_are_refused(run_dir, tmp_path):
         load_run(tmp_path)
     with pytest.raises(ConfigError, match="lm.corpus='songci'.*model.name='mlp'"):
         tj.run("tang-poetry-gpt", overrides=[*TINY, "lm.corpus=songci", "model.name=mlp", f"output_dir={tmp_path}"], verbose=0)
+
+
+@pytest.mark.data
+def test_tujie_generate_writes_samples_and_says_what_it_changed(run_dir, capsys):
+    from tujie.cli import main
+
+    lm = json.loads((run_dir / "lm.json").read_text(encoding="utf-8"))
+    prompt = lm["form"]["examples"][0][0][:5]
+    assert main(["generate", str(run_dir), prompt, "--num", "2", "--seed", "0", "--temperature", "0.8", "--top-k", "5",
+                 "--max-new", "8"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[1]" and out[2] == "[2]" and out[1].startswith(prompt) and out[3].startswith(prompt)
+    assert main(["generate", str(run_dir), prompt, "--temperature", "0", "--max-new", "40", "--no-cache"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(prompt) and "greedy" in captured.err and "slides" in captured.err
+    assert main(["generate", str(run_dir), prompt, "--top-p", "1.5"]) == 2
+    assert "top_p" in capsys.readouterr().err
