@@ -22,8 +22,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 run: venv
 	$(BIN)/tujie run mnist-mlp
 
+# pytest-xdist: one worker per core (at most 4), the tests shared out between them as they finish; a single
+# file or test still runs plainly with `.venv/bin/python -m pytest tests/...`.
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 bench: venv
 	$(BIN)/pip install -q -c constraints.txt -e '.[test,bench]'
