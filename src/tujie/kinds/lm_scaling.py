@@ -33,7 +33,7 @@ from ..config import Float, Int, Strict
 from ..errors import ConfigError
 from ..i18n import N_, _
 from ..report import KindReport, Section
-from ..report.format import _data, _e, _fmt_seconds, _img, _note, _section, _table
+from ..report.format import _data, _e, _fixed as _num, _fmt_seconds, _img, _note, _section, _table
 from ..report.run_files import RunFiles
 from . import Kind, RunContext, register
 
@@ -164,14 +164,6 @@ def run(context: RunContext) -> dict:
 
 
 # ----------------------------------------------------------------------------------- report
-def _num(value, digits: int = 3) -> str:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
-
-
 def _parameters_section(run: RunFiles) -> str:
     from ..plots.scaling import loss_vs_parameters
 

@@ -38,7 +38,7 @@ from ..config import Float, Int, Strict
 from ..errors import DataError
 from ..i18n import N_, _
 from ..report import KindReport, Section
-from ..report.format import _data, _e, _fmt_seconds, _img, _section, _table
+from ..report.format import _data, _e, _fixed as _num, _fmt_seconds, _img, _section, _table
 from ..report.run_files import RunFiles
 from . import Kind, RunContext, register
 
@@ -210,14 +210,6 @@ def _method_label(m: dict) -> str:
     if m.get("rank"):
         return _("LoRA r={rank}").format(rank=m["rank"])
     return _(_NAMES.get(m.get("name"), m.get("name") or ""))
-
-
-def _num(value, digits: int = 3) -> str:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
 
 
 def _comparison_section(run: RunFiles) -> str:

@@ -44,6 +44,15 @@ def _fmt(value, name: str = "") -> str:
     return str(value)
 
 
+def _fixed(value, digits: int = 3) -> str:
+    """A number with `digits` decimals (losses, exponents), or — when it is missing or not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+
+
 def _fmt_seconds(seconds) -> str:
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not math.isfinite(seconds):
         return _fmt(seconds)
