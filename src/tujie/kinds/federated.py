@@ -76,11 +76,11 @@ def _check(section: FederatedConfig, data) -> None:
                           received=f"data.name={getattr(data, 'name', '?')}", fix="Set data.name to a classification dataset.")
 
 
-def _make_model(context_or_config, data, seed_fn):
+def _make_model(config, data, seed_fn):
     from ._common import build_model
 
     seed_fn()
-    model = build_model(context_or_config, data)
+    model = build_model(config, data)
     model(data.train.x[:2])  # sizes lazy layers, so every client and the server hold the same arrays
     return model
 

@@ -224,7 +224,7 @@ def generate(model, tokenizer, prompt: str, *, max_new: int = 64, temperature: f
                         fix="Pass the beginning of the text, e.g. \"床前明月光\".")
     ids = tokenizer.encode(prompt) if prompt else []
     if UNK_ID in ids:
-        unknown = _unknown_pieces(tokenizer, prompt)
+        unknown = unknown_pieces(tokenizer, prompt)
         _note(notes, _("The prompt has characters the vocabulary never saw: {chars}. They were read as <unk>, so the "
                        "model knows nothing of them.").format(chars=" ".join(unknown) or "?"))
     if not ids:
@@ -255,10 +255,11 @@ def generate(model, tokenizer, prompt: str, *, max_new: int = 64, temperature: f
     return texts
 
 
-def _unknown_pieces(tokenizer, prompt: str) -> list[str]:
-    """The characters (or words) of `prompt` that the tokenizer maps to `<unk>`, in order, once each."""
+def unknown_pieces(tokenizer, prompt: str) -> list[str]:
+    """The characters (or words) of `prompt` that the tokenizer maps to `<unk>`, in order, once each (spaces left out)."""
     if hasattr(tokenizer, "unknown_characters"):
-        return tokenizer.unknown_characters(prompt)
-    pieces = tokenizer.split(prompt) if hasattr(tokenizer, "split") else list(prompt)
-    found = [p for p in pieces if tokenizer.encode(p) == [UNK_ID]]
-    return list(dict.fromkeys(found))
+        found = tokenizer.unknown_characters(prompt)
+    else:
+        pieces = tokenizer.split(prompt) if hasattr(tokenizer, "split") else list(prompt)
+        found = [p for p in pieces if UNK_ID in tokenizer.encode(p)]
+    return list(dict.fromkeys(p for p in found if p.strip()))

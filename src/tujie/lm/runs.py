@@ -140,7 +140,7 @@ def continue_prompts(model, tokenizer, layout: str, prompts: list[str], *, max_n
     """
     import torch
 
-    from ..text.tokenizers import PAD_ID
+    from ..text.tokenizers import BOS_ID, PAD_ID
     from .generate import generate_ids
 
     stop = end_id(tokenizer, layout)
@@ -151,7 +151,7 @@ def continue_prompts(model, tokenizer, layout: str, prompts: list[str], *, max_n
         ids = generate_ids(model, torch.tensor([encoded[i] for i in rows]), max_new=max_new, temperature=temperature,
                            top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, stop=[stop],
                            seed=None if seed is None else seed + length,
-                           use_cache=use_cache, notes=notes)
+                           use_cache=use_cache, notes=notes, suppress=[PAD_ID, BOS_ID])  # as `generate` does
         for i, row in zip(rows, ids[:, length:].tolist()):
             row = row[:row.index(stop)] if stop in row else row
             out[i] = tokenizer.decode([t for t in row if t != PAD_ID])
@@ -221,19 +221,19 @@ def generate_from_run(run_dir, prompt: str = "", *, max_new: int = 64, temperatu
     Returns:
         (the texts, the prompt included; the notes: what was converted, mapped to <unk>, greedy, sliding).
     """
-    from .generate import check_options
+    from .generate import check_options, unknown_pieces
     from .poetry import to_simplified, to_traditional
 
     check_options(max_new, temperature, top_k, top_p, repetition_penalty, num)
     model, tokenizer, meta = _load(run_dir)
     layout, notes = meta.get("layout", "lines"), []
-    if layout == "lines" and _unknown(tokenizer, prompt):
+    if layout == "lines" and unknown_pieces(tokenizer, prompt):
         converted = to_simplified(prompt) if meta.get("simplified") else to_traditional(prompt)
-        if len(_unknown(tokenizer, converted)) < len(_unknown(tokenizer, prompt)):
+        if len(unknown_pieces(tokenizer, converted)) < len(unknown_pieces(tokenizer, prompt)):
             notes.append(_("The prompt was converted to the script the model learned: {before} → {after}.").format(
                 before=prompt, after=converted))
             prompt = converted
-    unknown = _unknown(tokenizer, prompt)
+    unknown = unknown_pieces(tokenizer, prompt)
     if unknown:
         notes.append(_("Characters of the prompt that the run's vocabulary lacks, read as <unk>: {chars}.").format(
             chars=" ".join(unknown)))
@@ -245,10 +245,3 @@ def generate_from_run(run_dir, prompt: str = "", *, max_new: int = 64, temperatu
         texts = [to_simplified(t) for t in texts]
     return texts, notes
 
-
-def _unknown(tokenizer, text: str) -> list[str]:
-    """The characters (or words) of `text` the tokenizer reads as `<unk>`, once each."""
-    from ..text.tokenizers import UNK_ID
-
-    pieces = tokenizer.split(text) if hasattr(tokenizer, "split") else list(text)
-    return list(dict.fromkeys(p for p in pieces if p.strip() and UNK_ID in tokenizer.encode(p)))

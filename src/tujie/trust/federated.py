@@ -35,7 +35,6 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -170,7 +169,7 @@ class TorchClient(NumPyClient):
         >>> client = TorchClient(model, torch.randn(20, 4), torch.randint(0, 3, (20,)), batch_size=5)
         >>> weights, n, metrics = client.fit(get_weights(model), {"server_round": 1})
         >>> n, sorted(metrics)
-        (20, ['bytes_sent', 'loss', 'seconds'])
+        (20, ['loss', 'seconds'])
     """
 
     def __init__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 1, batch_size: int = 10,
@@ -201,10 +200,7 @@ class TorchClient(NumPyClient):
                 total, count = total + float(loss.detach()) * len(batch), count + len(batch)
                 if self.disconnect_in_round == server_round and count >= len(order) // 2:
                     os._exit(3)  # mid-round, no goodbye: the server sees a broken connection
-        weights = get_weights(self.model)
-        sent = sum(w.nbytes for w in weights)
-        return weights, len(self.x), {"loss": total / max(count, 1), "seconds": time.perf_counter() - started,
-                                      "bytes_sent": int(sent)}
+        return get_weights(self.model), len(self.x), {"loss": total / max(count, 1), "seconds": time.perf_counter() - started}
 
     def evaluate(self, parameters, config):
         set_weights(self.model, parameters)
@@ -213,19 +209,10 @@ class TorchClient(NumPyClient):
 
 
 # ------------------------------------------------------------------------------------- server
-@dataclass
-class RoundLog:
-    """What the server saw in each round: who answered, who failed, what arrived, and the global model's test score."""
-
-    rounds: list[dict] = field(default_factory=list)
-
-    def as_list(self) -> list[dict]:
-        return [dict(r) for r in self.rounds]
-
-
 def make_strategy(model: nn.Module, x_test: torch.Tensor, y_test: torch.Tensor, *, fraction_fit: float, min_fit_clients: int,
-                  expected_clients: int, log: RoundLog, join_timeout: float = 120.0, say=None):
-    """Flower's FedAvg, evaluating the global model on the server's test set every round and logging each round."""
+                  expected_clients: int, log: list, join_timeout: float = 120.0, say=None):
+    """Flower's FedAvg, testing the global model on the server's test set every round; `log` gets one dict per round
+    (round 0: the initial model): the clients that answered, the failures, the bytes received, the test score."""
     from flwr.common import ndarrays_to_parameters
     from flwr.server.strategy import FedAvg
 
@@ -237,7 +224,7 @@ def make_strategy(model: nn.Module, x_test: torch.Tensor, y_test: torch.Tensor, 
 
         def aggregate_fit(self, server_round, results, failures):
             received = sum(len(t) for _, res in results for t in res.parameters.tensors)
-            log.rounds.append({"round": server_round, "clients": len(results), "failures": len(failures),
+            log.append({"round": server_round, "clients": len(results), "failures": len(failures),
                                "bytes_received": received, "samples": sum(res.num_examples for _, res in results),
                                "train_loss": float(np.average([res.metrics.get("loss", math.nan) for _, res in results],
                                                               weights=[res.num_examples for _, res in results]))
@@ -248,11 +235,11 @@ def make_strategy(model: nn.Module, x_test: torch.Tensor, y_test: torch.Tensor, 
         set_weights(model, parameters)
         acc, loss = accuracy_and_loss(model, x_test, y_test)
         if server_round == 0:
-            log.rounds.insert(0, {"round": 0, "test_accuracy": acc, "test_loss": loss})
-        elif log.rounds and log.rounds[-1]["round"] == server_round:
-            log.rounds[-1].update(test_accuracy=acc, test_loss=loss)
+            log.insert(0, {"round": 0, "test_accuracy": acc, "test_loss": loss})
+        elif log and log[-1]["round"] == server_round:
+            log[-1].update(test_accuracy=acc, test_loss=loss)
         if say is not None and server_round > 0:
-            last = log.rounds[-1]
+            last = log[-1]
             say(server_round, acc, last.get("clients", 0), last.get("failures", 0))
         return loss, {"accuracy": acc}
 
@@ -323,7 +310,7 @@ def simulate(clients: list[TorchClient], model: nn.Module, x_test, y_test, *, ro
     manager = SimpleClientManager()
     for i, client in enumerate(clients):
         manager.register(InProcess(str(i), client))
-    log = RoundLog()
+    log: list[dict] = []
     per_round = max(1, int(round(fraction_fit * len(clients))))
     strategy = make_strategy(model, x_test, y_test, fraction_fit=fraction_fit, min_fit_clients=per_round,
                              expected_clients=len(clients), log=log, say=say)
@@ -331,7 +318,7 @@ def simulate(clients: list[TorchClient], model: nn.Module, x_test, y_test, *, ro
     server.set_max_workers(1)
     random.seed(seed)
     server.fit(num_rounds=rounds, timeout=None)
-    return log.as_list()
+    return log
 
 
 def serve(address: str, model: nn.Module, x_test, y_test, *, clients: int, rounds: int, min_clients: int | None = None,
@@ -348,11 +335,11 @@ def serve(address: str, model: nn.Module, x_test, y_test, *, clients: int, round
         raise ConfigError(f"--min-clients {quorum} is not between 1 and the {clients} clients.",
                           expected=f"1 to {clients}", received=str(quorum), fix="Lower --min-clients or raise --clients.")
     _quiet_flower()
-    log = RoundLog()
+    log: list[dict] = []
     strategy = make_strategy(model, x_test, y_test, fraction_fit=1.0, min_fit_clients=quorum, expected_clients=clients,
                              log=log, join_timeout=join_timeout, say=say)
     start_server(server_address=address, config=ServerConfig(num_rounds=rounds, round_timeout=round_timeout), strategy=strategy)
-    return log.as_list()
+    return log
 
 
 def join(address: str, client: TorchClient, *, max_wait: float = 120.0) -> None:
